@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* The device models built into uvfio-serve. */
+#ifndef UVFIO_DEVICES_MODELS_H
+#define UVFIO_DEVICES_MODELS_H
+
+#include <uvfio/device.h>
+
+struct uvfio_model {
+	const char *name;
+	const char *description;
+	/* Build the device; *state receives the model's private state. */
+	struct uvfio_dev *(*create)(void **state);
+	void (*destroy)(void *state);
+};
+
+extern const struct uvfio_model uvfio_model_testdev;
+
+/* testdev register map (BAR0), used by the test suite. */
+#define TESTDEV_VENDOR      0x1234
+#define TESTDEV_DEVICE      0x5678
+#define TESTDEV_REG_ID      0x00   /* RO 0x75766669 */
+#define TESTDEV_ID_VALUE    0x75766669u
+#define TESTDEV_REG_SCRATCH 0x04   /* RW */
+#define TESTDEV_REG_COUNT   0x08   /* RO: writes seen at TESTDEV_REG_BUMP */
+#define TESTDEV_REG_BUMP    0x0c   /* WO: each write adds its value to COUNT */
+#define TESTDEV_REG_DMA_ADDR 0x10  /* RW 64-bit */
+#define TESTDEV_REG_DMA_LEN 0x18   /* RW */
+#define TESTDEV_REG_DMA_CMD 0x1c   /* WO: 1 guest->buffer, 2 buffer->guest;
+				      | 0x100: run from a timer 1 ms later */
+#define TESTDEV_REG_DMA_STATUS 0x20 /* RO: 0 done ok, errno, or 0xffffffff busy */
+#define TESTDEV_REG_IRQ     0x24   /* WO: (index << 16) | vector: raise it */
+#define TESTDEV_REG_RESETS  0x28   /* RO: resets seen */
+#define TESTDEV_REG_IRQ_RESULT 0x2c /* RO: result of the last IRQ raise */
+#define TESTDEV_BAR0_SIZE   4096u
+#define TESTDEV_BAR2_SIZE   (128u << 20)   /* 64-bit prefetchable memory */
+#define TESTDEV_BAR4_SIZE   (64u << 10)    /* memory, sparse mmap */
+#define TESTDEV_BAR5_SIZE   256u           /* IO, callbacks */
+#define TESTDEV_DMA_BUF_SIZE (64u << 20)
+#define TESTDEV_ROM_SIZE    4096u
+#define TESTDEV_REGION9_SIZE 4096u
+#define TESTDEV_REGION9_TYPE 0x1234u
+#define TESTDEV_REGION9_SUBTYPE 5u
+
+#endif

@@ -1,0 +1,220 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * uvfio driver side: open a VFIO device and drive it.  The same calls work
+ * whatever serves the device; nothing here says which backend is in use.
+ *
+ *   struct uvfio_device *d;
+ *   uvfio_device_open("/run/uvfio/edu.sock", NULL, &d);
+ *   uint32_t id;
+ *   uvfio_region_read32(d, VFIO_PCI_BAR0_REGION_INDEX, 0, &id);
+ *   uvfio_device_close(d);
+ */
+#ifndef UVFIO_CLIENT_H
+#define UVFIO_CLIENT_H
+
+#include <uvfio/uvfio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct uvfio_device;
+
+struct uvfio_open_opts {
+	uvfio_log_fn log;              /* NULL: silent */
+	void *log_opaque;
+	int log_level;                 /* highest syslog level passed to log */
+	uint32_t max_data_xfer_size;   /* most data we accept in one message; 0: 1 MiB */
+	uint32_t max_msg_fds;          /* fds we accept per message; 0: 16 */
+	bool no_twin_socket;           /* do not ask for twin-socket mode */
+	/*
+	 * By default a library thread serves the device's DMA requests (for
+	 * windows mapped without an fd) as they arrive.  With no_dma_thread
+	 * they are served inside every call and by uvfio_device_dispatch().
+	 */
+	bool no_dma_thread;
+	int timeout_ms;                /* reply timeout; 0: 5000, <0: none */
+};
+
+/*
+ * Open the device at @path: a vfio-user UNIX socket.  *@out is set on
+ * success.  -ENOENT, -ECONNREFUSED, -ENOTSOCK, -EPROTO (peer does not
+ * speak vfio-user), -ETIMEDOUT ...
+ */
+UVFIO_EXPORT int uvfio_device_open(const char *path,
+				   const struct uvfio_open_opts *opts,
+				   struct uvfio_device **out);
+/*
+ * Same over an already connected socket; the device owns @fd afterwards,
+ * also when the call fails (it is closed then).
+ */
+UVFIO_EXPORT int uvfio_device_open_fd(int fd, const struct uvfio_open_opts *opts,
+				      struct uvfio_device **out);
+UVFIO_EXPORT void uvfio_device_close(struct uvfio_device *dev);
+
+/* What was negotiated: protocol version and the server's capabilities. */
+UVFIO_EXPORT int uvfio_device_negotiated(struct uvfio_device *dev,
+					 uint16_t *major, uint16_t *minor,
+					 struct uvfio_caps *server_caps);
+
+struct uvfio_device_info {
+	uint32_t flags;          /* VFIO_DEVICE_FLAGS_RESET, _PCI */
+	uint32_t num_regions;
+	uint32_t num_irqs;
+};
+UVFIO_EXPORT int uvfio_device_get_info(struct uvfio_device *dev,
+				       struct uvfio_device_info *info);
+
+#define UVFIO_MAX_SPARSE_AREAS 32
+struct uvfio_region_area {
+	uint64_t offset;
+	uint64_t size;
+};
+struct uvfio_region_info {
+	uint32_t index;
+	uint32_t flags;          /* VFIO_REGION_INFO_FLAG_* */
+	uint64_t size;
+	uint64_t offset;         /* the region's offset for mmap */
+	uint32_t nr_areas;       /* sparse mmap areas; 0 when not sparse */
+	struct uvfio_region_area areas[UVFIO_MAX_SPARSE_AREAS];
+	bool has_type;
+	uint32_t type, subtype;
+	bool msix_mappable;
+	/*
+	 * A SPARSE_MMAP capability was present: only the areas are
+	 * mmap-able (possibly none, nr_areas 0).  Without it the whole
+	 * region is, when flags has VFIO_REGION_INFO_FLAG_MMAP.
+	 */
+	bool sparse;
+};
+/* -E2BIG when the region has more than UVFIO_MAX_SPARSE_AREAS areas. */
+UVFIO_EXPORT int uvfio_region_get_info(struct uvfio_device *dev,
+				       unsigned index,
+				       struct uvfio_region_info *info);
+
+struct uvfio_irq_info {
+	uint32_t index;
+	uint32_t flags;          /* VFIO_IRQ_INFO_* */
+	uint32_t count;
+};
+UVFIO_EXPORT int uvfio_irq_get_info(struct uvfio_device *dev, unsigned index,
+				    struct uvfio_irq_info *info);
+
+/*
+ * Region access.  Returns the number of bytes transferred (== @len) or a
+ * negative errno.  Large accesses are split by the transfer limit.
+ * Accesses inside a part of the region mapped with uvfio_region_mmap()
+ * go through the mapping.
+ */
+UVFIO_EXPORT ssize_t uvfio_region_read(struct uvfio_device *dev,
+				       unsigned index, uint64_t offset,
+				       void *buf, size_t len);
+UVFIO_EXPORT ssize_t uvfio_region_write(struct uvfio_device *dev,
+					unsigned index, uint64_t offset,
+					const void *buf, size_t len);
+/*
+ * A posted write: sent without waiting for the device.  Later reads and
+ * writes are ordered behind it.  Errors the device reports for it are
+ * not seen.
+ */
+UVFIO_EXPORT int uvfio_region_write_posted(struct uvfio_device *dev,
+					   unsigned index, uint64_t offset,
+					   const void *buf, size_t len);
+
+UVFIO_EXPORT int uvfio_region_read8(struct uvfio_device *dev, unsigned index,
+				    uint64_t offset, uint8_t *val);
+UVFIO_EXPORT int uvfio_region_read16(struct uvfio_device *dev, unsigned index,
+				     uint64_t offset, uint16_t *val);
+UVFIO_EXPORT int uvfio_region_read32(struct uvfio_device *dev, unsigned index,
+				     uint64_t offset, uint32_t *val);
+UVFIO_EXPORT int uvfio_region_read64(struct uvfio_device *dev, unsigned index,
+				     uint64_t offset, uint64_t *val);
+UVFIO_EXPORT int uvfio_region_write8(struct uvfio_device *dev, unsigned index,
+				     uint64_t offset, uint8_t val);
+UVFIO_EXPORT int uvfio_region_write16(struct uvfio_device *dev, unsigned index,
+				      uint64_t offset, uint16_t val);
+UVFIO_EXPORT int uvfio_region_write32(struct uvfio_device *dev, unsigned index,
+				      uint64_t offset, uint32_t val);
+UVFIO_EXPORT int uvfio_region_write64(struct uvfio_device *dev, unsigned index,
+				      uint64_t offset, uint64_t val);
+
+/*
+ * Map the mmap-able parts of region @index into memory (the whole region
+ * is reserved; sparse holes stay inaccessible).  *@addr points at region
+ * offset 0.  -ENOTSUP when the region is not mmap-able.
+ */
+UVFIO_EXPORT int uvfio_region_mmap(struct uvfio_device *dev, unsigned index,
+				   void **addr);
+UVFIO_EXPORT int uvfio_region_munmap(struct uvfio_device *dev, unsigned index);
+
+/* ---- DMA ------------------------------------------------------------ */
+
+#define UVFIO_DMA_READ   (1u << 0)   /* the device may read the memory */
+#define UVFIO_DMA_WRITE  (1u << 1)   /* the device may write the memory */
+#define UVFIO_DMA_NO_FD  (1u << 8)   /* do not share: serve DMA by messages */
+
+struct uvfio_dma_buf {
+	void *vaddr;
+	uint64_t iova;
+	size_t size;
+};
+
+/*
+ * Allocate @size bytes (rounded up to pages) of DMA memory, give it an
+ * I/O virtual address and map it for the device.  The memory is a memfd
+ * shared with the device unless UVFIO_DMA_NO_FD.  @flags without
+ * UVFIO_DMA_READ or UVFIO_DMA_WRITE means both.  uvfio_dma_free() frees
+ * the memory whatever the device answers to the unmap.
+ */
+UVFIO_EXPORT int uvfio_dma_alloc(struct uvfio_device *dev, size_t size,
+				 uint32_t flags, struct uvfio_dma_buf **out);
+UVFIO_EXPORT int uvfio_dma_free(struct uvfio_device *dev,
+				struct uvfio_dma_buf *buf);
+
+/*
+ * Map caller memory [@vaddr, @vaddr+@size) at @iova.  @fd >= 0 names a
+ * file whose @fd_offset holds the memory, shared with the device; with
+ * @fd < 0 the device reaches it through DMA messages only.
+ */
+UVFIO_EXPORT int uvfio_dma_map(struct uvfio_device *dev, void *vaddr,
+			       size_t size, uint64_t iova, uint32_t flags,
+			       int fd, uint64_t fd_offset);
+UVFIO_EXPORT int uvfio_dma_unmap(struct uvfio_device *dev, uint64_t iova,
+				 size_t size);
+UVFIO_EXPORT int uvfio_dma_unmap_all(struct uvfio_device *dev);
+
+/* ---- interrupts ------------------------------------------------------ */
+
+/* SET_IRQS as VFIO defines it.  @data: bools or int fds per vector. */
+UVFIO_EXPORT int uvfio_irq_set(struct uvfio_device *dev, unsigned index,
+			       uint32_t flags, uint32_t start, uint32_t count,
+			       const void *data);
+/* Bind eventfds to vectors [start, start+count); fd -1 unbinds one. */
+UVFIO_EXPORT int uvfio_irq_enable(struct uvfio_device *dev, unsigned index,
+				  uint32_t start, uint32_t count,
+				  const int *fds);
+/* Disable every vector of @index. */
+UVFIO_EXPORT int uvfio_irq_disable(struct uvfio_device *dev, unsigned index);
+UVFIO_EXPORT int uvfio_irq_unmask(struct uvfio_device *dev, unsigned index,
+				  uint32_t vector);
+UVFIO_EXPORT int uvfio_irq_mask(struct uvfio_device *dev, unsigned index,
+				uint32_t vector);
+
+UVFIO_EXPORT int uvfio_device_reset(struct uvfio_device *dev);
+
+/*
+ * For callers that run their own loop (with no_dma_thread): a pollable
+ * fd that is readable when the device has requests for us, and the call
+ * that serves them without blocking.  -1 when a library thread serves
+ * them.
+ */
+UVFIO_EXPORT int uvfio_device_get_fd(struct uvfio_device *dev);
+UVFIO_EXPORT int uvfio_device_dispatch(struct uvfio_device *dev);
+
+/* Number of DMA requests the device sent us that we served. */
+UVFIO_EXPORT uint64_t uvfio_device_dma_requests(struct uvfio_device *dev);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,209 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * uvfio device side: describe a PCI device, implement its registers with
+ * callbacks or shared memory, and serve it over vfio-user.
+ *
+ *   struct uvfio_dev *dev = uvfio_dev_new("mydev");
+ *   uvfio_dev_set_ids(dev, &ids);
+ *   uvfio_dev_add_bar(dev, 0, 4096, UVFIO_BAR_MEM32, &ops, state);
+ *   struct uvfio_server *srv = uvfio_server_new(dev, NULL);
+ *   uvfio_server_listen(srv, "/run/mydev.sock");
+ *   uvfio_server_run(srv);
+ *
+ * A device is transport independent: the server turns each vfio-user
+ * command into one call on the device, the way an ioctl becomes one call
+ * into the kernel's vfio-pci.  Everything runs on the thread that calls
+ * uvfio_server_dispatch()/uvfio_server_run(); callbacks must not block.
+ */
+#ifndef UVFIO_DEVICE_H
+#define UVFIO_DEVICE_H
+
+#include <uvfio/uvfio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct uvfio_dev;
+struct uvfio_server;
+
+/*
+ * Region access callbacks.  @offset is inside the region and
+ * [offset, offset+count) is inside its size (checked by uvfio).  Return
+ * @count on success or a negative errno; the errno is what the client
+ * sees.  A NULL callback makes the access go to the region's memory if it
+ * has some, else reads return zeroes / writes are dropped.
+ */
+struct uvfio_region_ops {
+	ssize_t (*read)(void *opaque, uint64_t offset, void *buf, size_t count);
+	ssize_t (*write)(void *opaque, uint64_t offset, const void *buf,
+			 size_t count);
+};
+
+/* BAR flags for uvfio_dev_add_bar(). */
+#define UVFIO_BAR_MEM32     0u
+#define UVFIO_BAR_MEM64     (1u << 0)
+#define UVFIO_BAR_IO        (1u << 1)
+#define UVFIO_BAR_PREFETCH  (1u << 2)
+
+/* PCI identity of a device: the standard header's read-only fields. */
+struct uvfio_pci_ids {
+	uint16_t vendor;
+	uint16_t device;
+	uint16_t subsystem_vendor;
+	uint16_t subsystem_device;
+	uint32_t class_code;     /* 24 bits: base class, sub class, prog-if */
+	uint8_t revision;
+	uint8_t irq_pin;         /* 0 none, 1 INTA# ... 4 INTD# */
+};
+
+/* ---- building a device -------------------------------------------- */
+
+UVFIO_EXPORT struct uvfio_dev *uvfio_dev_new(const char *name);
+UVFIO_EXPORT void uvfio_dev_free(struct uvfio_dev *dev);
+UVFIO_EXPORT const char *uvfio_dev_name(const struct uvfio_dev *dev);
+UVFIO_EXPORT void uvfio_dev_set_log(struct uvfio_dev *dev, uvfio_log_fn fn,
+				    void *opaque);
+
+UVFIO_EXPORT int uvfio_dev_set_ids(struct uvfio_dev *dev,
+				   const struct uvfio_pci_ids *ids);
+
+/*
+ * Add BAR @bar (0-5).  @size must be a power of two (IO >= 4, memory >=
+ * 16 bytes); a 64-bit BAR occupies @bar and @bar+1.  @ops may be NULL
+ * for a BAR backed by memory only (see uvfio_dev_region_alloc_memory).
+ */
+UVFIO_EXPORT int uvfio_dev_add_bar(struct uvfio_dev *dev, unsigned bar,
+				   uint64_t size, unsigned flags,
+				   const struct uvfio_region_ops *ops,
+				   void *opaque);
+
+/*
+ * Give region @index a memfd-backed memory of its full size, returned in
+ * *@mem.  The client may mmap it (the whole region, or only the areas
+ * added with uvfio_dev_region_add_mmap_area()).  Accesses through
+ * messages inside an mmap area go to the memory; outside, to the ops.
+ */
+UVFIO_EXPORT int uvfio_dev_region_alloc_memory(struct uvfio_dev *dev,
+					       unsigned index, void **mem);
+UVFIO_EXPORT int uvfio_dev_region_add_mmap_area(struct uvfio_dev *dev,
+						unsigned index,
+						uint64_t offset,
+						uint64_t size);
+
+/* An expansion ROM holding @len bytes of @image (size rounded up to 2^n). */
+UVFIO_EXPORT int uvfio_dev_add_rom(struct uvfio_dev *dev, const void *image,
+				   size_t len);
+
+/*
+ * A device-specific region (index >= VFIO_PCI_NUM_REGIONS), reported with
+ * a TYPE capability.  @flags: VFIO_REGION_INFO_FLAG_READ / _WRITE.
+ */
+UVFIO_EXPORT int uvfio_dev_add_region(struct uvfio_dev *dev, unsigned index,
+				      uint64_t size, uint32_t flags,
+				      uint32_t type, uint32_t subtype,
+				      const struct uvfio_region_ops *ops,
+				      void *opaque);
+
+/* MSI capability with @nvectors (1, 2, 4 ... 32) vectors. */
+#define UVFIO_MSI_64BIT     (1u << 0)
+#define UVFIO_MSI_MASKABLE  (1u << 1)
+UVFIO_EXPORT int uvfio_dev_add_msi(struct uvfio_dev *dev, unsigned nvectors,
+				   unsigned flags);
+
+/*
+ * Override the number of interrupts reported for IRQ index @index
+ * (VFIO_PCI_INTX_IRQ_INDEX ... VFIO_PCI_REQ_IRQ_INDEX).  By default the
+ * counts derive from config space (interrupt pin, MSI capability) and
+ * REQ has 1.
+ */
+UVFIO_EXPORT int uvfio_dev_set_irq_count(struct uvfio_dev *dev,
+					 unsigned index, uint32_t count);
+
+/* Reset callback.  Without one, the device does not advertise RESET. */
+UVFIO_EXPORT int uvfio_dev_set_reset(struct uvfio_dev *dev,
+				     int (*reset)(void *opaque), void *opaque);
+
+/* ---- running a device --------------------------------------------- */
+
+/* Read the virtual config space as the client sees it. */
+UVFIO_EXPORT int uvfio_dev_config_read(struct uvfio_dev *dev, uint32_t offset,
+				       void *buf, size_t len);
+
+/*
+ * Raise interrupt @vector of IRQ index @index.  Returns 0 when an eventfd
+ * was signalled, -ENOENT when the client has none bound for it, -EINVAL
+ * for a bad index or vector.
+ */
+UVFIO_EXPORT int uvfio_dev_irq_trigger(struct uvfio_dev *dev, unsigned index,
+				       unsigned vector);
+
+/* True when the client has an eventfd bound for @index/@vector. */
+UVFIO_EXPORT bool uvfio_dev_irq_enabled(struct uvfio_dev *dev, unsigned index,
+					unsigned vector);
+
+/*
+ * Read or write client (guest) memory at I/O virtual address @iova.  Uses
+ * the shared mapping when the client gave an fd for the window, and
+ * DMA_READ/DMA_WRITE messages otherwise.  -EFAULT when [iova, iova+len)
+ * is not inside mapped windows, -EPERM when a window lacks the needed
+ * READ/WRITE permission, -ENOTCONN with no client.
+ */
+UVFIO_EXPORT int uvfio_dev_dma_read(struct uvfio_dev *dev, uint64_t iova,
+				    void *buf, size_t len);
+UVFIO_EXPORT int uvfio_dev_dma_write(struct uvfio_dev *dev, uint64_t iova,
+				     const void *buf, size_t len);
+
+/* Number of DMA windows currently mapped by the client. */
+UVFIO_EXPORT unsigned uvfio_dev_dma_count(struct uvfio_dev *dev);
+
+/*
+ * Run @fn(@opaque) once, @delay_ns from now, on the server's thread.
+ * Device models use this for work that completes asynchronously.
+ * Returns a positive timer id, or a negative errno.
+ */
+UVFIO_EXPORT int uvfio_dev_schedule(struct uvfio_dev *dev, uint64_t delay_ns,
+				    void (*fn)(void *opaque), void *opaque);
+UVFIO_EXPORT void uvfio_dev_cancel(struct uvfio_dev *dev, int timer_id);
+
+/* ---- serving a device over vfio-user ------------------------------ */
+
+struct uvfio_server_opts {
+	/* Limits announced to the client; 0 means the default. */
+	uint32_t max_data_xfer_size;   /* default 1 MiB, at most 64 MiB */
+	uint32_t max_msg_fds;          /* default 16 */
+	uint32_t max_dma_maps;         /* default 65535 */
+	bool no_twin_socket;           /* refuse twin-socket mode */
+	bool no_write_multiple;        /* do not accept REGION_WRITE_MULTI */
+	uvfio_log_fn log;              /* NULL: silent */
+	void *log_opaque;
+	int log_level;                 /* highest syslog level passed to log */
+	int reply_timeout_ms;          /* wait for DMA_READ/WRITE replies; 0: 5000 */
+};
+
+UVFIO_EXPORT struct uvfio_server *uvfio_server_new(
+	struct uvfio_dev *dev, const struct uvfio_server_opts *opts);
+UVFIO_EXPORT void uvfio_server_free(struct uvfio_server *srv);
+
+/* Create, bind and listen on a UNIX socket at @path (removed on free). */
+UVFIO_EXPORT int uvfio_server_listen(struct uvfio_server *srv,
+				     const char *path);
+/* Use @fd, a listening socket or an already connected one. */
+UVFIO_EXPORT int uvfio_server_adopt_fd(struct uvfio_server *srv, int fd);
+
+/* A pollable fd: readable when uvfio_server_dispatch() has work. */
+UVFIO_EXPORT int uvfio_server_get_fd(struct uvfio_server *srv);
+/* Handle everything that is ready, without blocking.  0 or -errno. */
+UVFIO_EXPORT int uvfio_server_dispatch(struct uvfio_server *srv);
+/* Loop until uvfio_server_stop().  0 or -errno. */
+UVFIO_EXPORT int uvfio_server_run(struct uvfio_server *srv);
+/* Ask uvfio_server_run() to return.  Async-signal-safe. */
+UVFIO_EXPORT void uvfio_server_stop(struct uvfio_server *srv);
+
+UVFIO_EXPORT bool uvfio_server_has_client(struct uvfio_server *srv);
+UVFIO_EXPORT struct uvfio_dev *uvfio_server_dev(struct uvfio_server *srv);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,18 @@
+#!/bin/bash
+# Install the Debian packages uvfio needs, only those that are missing.
+set -euo pipefail
+pkgs=(gcc clang meson ninja-build pkg-config libjson-c-dev libcmocka-dev
+      valgrind python3)
+missing=()
+for p in "${pkgs[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+		missing+=("$p")
+done
+if ((${#missing[@]})); then
+	echo "deps: installing ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	if ! apt-get install -y --no-install-recommends "${missing[@]}"; then
+		apt-get update
+		apt-get install -y --no-install-recommends "${missing[@]}"
+	fi
+fi

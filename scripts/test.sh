@@ -1,0 +1,33 @@
+#!/bin/bash
+# The whole test suite: a normal gcc build, a clang build, an
+# ASan+UBSan build, and valgrind on the protocol and integration tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/deps.sh
+jobs=$(nproc)
+
+run_build() {   # dir, meson args...
+	local dir=$1; shift
+	if [ ! -f "$dir/build.ninja" ]; then
+		meson setup "$dir" --werror "$@"
+	fi
+	ninja -C "$dir"
+}
+
+echo "=== gcc build + tests"
+run_build build
+meson test -C build --num-processes "$jobs" --print-errorlogs
+
+echo "=== clang build (warnings are errors)"
+CC=clang run_build build-clang
+
+echo "=== ASan+UBSan build + tests"
+run_build build-asan -Db_sanitize=address,undefined -Db_lundef=false
+meson test -C build-asan --num-processes "$jobs" --print-errorlogs
+
+echo "=== valgrind: protocol and integration tests"
+meson test -C build --num-processes "$jobs" --print-errorlogs \
+	--suite proto --suite integration --timeout-multiplier 4 \
+	--wrapper 'valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite -q'
+
+echo "=== all tests passed"

@@ -1,0 +1,452 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Building a device and serving its regions. */
+#include <errno.h>
+#include <linux/pci_regs.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <syslog.h>
+#include <time.h>
+
+#include "device/dev.h"
+
+uint64_t dev_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+struct uvfio_dev *uvfio_dev_new(const char *name)
+{
+	struct uvfio_dev *dev = calloc(1, sizeof(*dev));
+	if (!dev)
+		return NULL;
+	dev->name = strdup(name ? name : "uvfio");
+	dev->cfg = pci_cfg_new(PCI_CFG_SIZE);
+	if (!dev->name || !dev->cfg) {
+		uvfio_dev_free(dev);
+		return NULL;
+	}
+	for (unsigned i = 0; i < DEV_MAX_REGIONS; i++)
+		dev->regions[i].memfd = -1;
+	dev->num_regions = VFIO_PCI_NUM_REGIONS;
+	struct dev_region *c = &dev->regions[VFIO_PCI_CONFIG_REGION_INDEX];
+	c->present = true;
+	c->size = dev->cfg->size;
+	c->flags = VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE;
+	dev->irqs[VFIO_PCI_REQ_IRQ_INDEX].count = 1;
+	dev->dma_max = UVFIO_DEFAULT_MAX_DMA_MAPS;
+	dev->next_timer_id = 1;
+	return dev;
+}
+
+void uvfio_dev_free(struct uvfio_dev *dev)
+{
+	if (!dev)
+		return;
+	dev_detach(dev);
+	for (unsigned i = 0; i < DEV_MAX_REGIONS; i++) {
+		struct dev_region *r = &dev->regions[i];
+		if (r->mem)
+			munmap(r->mem, r->size);
+		close_fd(&r->memfd);
+	}
+	for (unsigned i = 0; i < DEV_NUM_IRQS; i++)
+		free(dev->irqs[i].vec);
+	free(dev->dma);
+	pci_cfg_free(dev->cfg);
+	free(dev->name);
+	free(dev);
+}
+
+const char *uvfio_dev_name(const struct uvfio_dev *dev)
+{
+	return dev->name;
+}
+
+void uvfio_dev_set_log(struct uvfio_dev *dev, uvfio_log_fn fn, void *opaque)
+{
+	dev->log.fn = fn;
+	dev->log.opaque = opaque;
+	dev->log.level = LOG_DEBUG;
+}
+
+int uvfio_dev_set_ids(struct uvfio_dev *dev, const struct uvfio_pci_ids *ids)
+{
+	if (dev->sealed)
+		return -EBUSY;
+	if (!ids || ids->irq_pin > 4 || ids->class_code > 0xffffff)
+		return -EINVAL;
+	dev->ids = *ids;
+	pci_cfg_set_ids(dev->cfg, ids);
+	return 0;
+}
+
+int uvfio_dev_add_bar(struct uvfio_dev *dev, unsigned bar, uint64_t size,
+		      unsigned flags, const struct uvfio_region_ops *ops,
+		      void *opaque)
+{
+	if (dev->sealed)
+		return -EBUSY;
+	int r = pci_cfg_set_bar(dev->cfg, bar, size, flags);
+	if (r < 0) {
+		ulog_printf(&dev->log, LOG_ERR,
+			    "%s: BAR%u: size 0x%llx flags 0x%x rejected: %s",
+			    dev->name, bar, (unsigned long long)size, flags,
+			    r == -EEXIST ? "BAR already in use" :
+			    "size must be a power of two within the BAR type's range");
+		return r;
+	}
+	struct dev_region *reg = &dev->regions[bar];
+	reg->present = true;
+	reg->size = size;
+	reg->flags = VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE;
+	reg->ops = ops;
+	reg->opaque = opaque;
+	return 0;
+}
+
+int uvfio_dev_region_alloc_memory(struct uvfio_dev *dev, unsigned index,
+				  void **mem)
+{
+	if (dev->sealed)
+		return -EBUSY;
+	if (index >= DEV_MAX_REGIONS || index == VFIO_PCI_CONFIG_REGION_INDEX)
+		return -EINVAL;
+	struct dev_region *r = &dev->regions[index];
+	if (!r->present || r->mem)
+		return r->mem ? -EEXIST : -ENOENT;
+	if (r->size > (1ull << 40))
+		return -E2BIG;
+	int fd = memfd_create(dev->name, MFD_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	size_t len = (size_t)r->size;
+	if (ftruncate(fd, (off_t)len) < 0) {
+		int e = -errno;
+		close(fd);
+		return e;
+	}
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED) {
+		int e = -errno;
+		close(fd);
+		return e;
+	}
+	r->mem = p;
+	r->memfd = fd;
+	if (index != VFIO_PCI_ROM_REGION_INDEX)
+		r->flags |= VFIO_REGION_INFO_FLAG_MMAP;
+	if (mem)
+		*mem = p;
+	return 0;
+}
+
+int uvfio_dev_region_add_mmap_area(struct uvfio_dev *dev, unsigned index,
+				   uint64_t offset, uint64_t size)
+{
+	if (dev->sealed)
+		return -EBUSY;
+	if (index >= DEV_MAX_REGIONS)
+		return -EINVAL;
+	struct dev_region *r = &dev->regions[index];
+	if (!r->present || !r->mem)
+		return -ENOENT;
+	if (!size || (offset | size) & 4095 || !range_ok(offset, size, r->size))
+		return -EINVAL;
+	if (r->nr_areas >= DEV_MAX_AREAS)
+		return -ENOSPC;
+	for (unsigned i = 0; i < r->nr_areas; i++)
+		if (offset < r->areas[i].offset + r->areas[i].size &&
+		    r->areas[i].offset < offset + size)
+			return -EEXIST;
+	r->areas[r->nr_areas].offset = offset;
+	r->areas[r->nr_areas].size = size;
+	r->nr_areas++;
+	return 0;
+}
+
+int uvfio_dev_add_rom(struct uvfio_dev *dev, const void *image, size_t len)
+{
+	if (dev->sealed)
+		return -EBUSY;
+	if (!image || !len || len > (1u << 24))
+		return -EINVAL;
+	uint64_t size = 2048;
+	while (size < len)
+		size <<= 1;
+	int r = pci_cfg_set_rom(dev->cfg, size);
+	if (r < 0)
+		return r;
+	struct dev_region *reg = &dev->regions[VFIO_PCI_ROM_REGION_INDEX];
+	reg->present = true;
+	reg->size = size;
+	reg->flags = VFIO_REGION_INFO_FLAG_READ;
+	void *mem;
+	r = uvfio_dev_region_alloc_memory(dev, VFIO_PCI_ROM_REGION_INDEX, &mem);
+	if (r < 0) {
+		reg->present = false;
+		return r;
+	}
+	memcpy(mem, image, len);
+	return 0;
+}
+
+int uvfio_dev_add_region(struct uvfio_dev *dev, unsigned index, uint64_t size,
+			 uint32_t flags, uint32_t type, uint32_t subtype,
+			 const struct uvfio_region_ops *ops, void *opaque)
+{
+	if (dev->sealed)
+		return -EBUSY;
+	if (index < VFIO_PCI_NUM_REGIONS || index >= DEV_MAX_REGIONS || !size ||
+	    flags & ~(VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE))
+		return -EINVAL;
+	struct dev_region *r = &dev->regions[index];
+	if (r->present)
+		return -EEXIST;
+	r->present = true;
+	r->size = size;
+	r->flags = flags;
+	r->ops = ops;
+	r->opaque = opaque;
+	r->has_type = true;
+	r->type = type;
+	r->subtype = subtype;
+	if (index + 1 > dev->num_regions)
+		dev->num_regions = index + 1;
+	return 0;
+}
+
+int uvfio_dev_add_msi(struct uvfio_dev *dev, unsigned nvectors, unsigned flags)
+{
+	if (dev->sealed)
+		return -EBUSY;
+	int r = pci_cfg_add_msi(dev->cfg, nvectors, flags);
+	return r < 0 ? r : 0;
+}
+
+int uvfio_dev_set_irq_count(struct uvfio_dev *dev, unsigned index,
+			    uint32_t count)
+{
+	if (dev->sealed)
+		return -EBUSY;
+	if (index >= DEV_NUM_IRQS || count > DEV_MAX_IRQ_COUNT)
+		return -EINVAL;
+	if (index == VFIO_PCI_INTX_IRQ_INDEX && count > 1)
+		return -EINVAL;
+	dev->irqs[index].count = count;
+	dev->irqs[index].count_set = true;
+	return 0;
+}
+
+int uvfio_dev_set_reset(struct uvfio_dev *dev, int (*reset)(void *opaque),
+			void *opaque)
+{
+	if (dev->sealed)
+		return -EBUSY;
+	dev->reset = reset;
+	dev->reset_opaque = opaque;
+	return 0;
+}
+
+int dev_seal(struct uvfio_dev *dev)
+{
+	if (dev->sealed)
+		return 0;
+	struct dev_irq *irq = dev->irqs;
+	if (!irq[VFIO_PCI_INTX_IRQ_INDEX].count_set)
+		irq[VFIO_PCI_INTX_IRQ_INDEX].count = dev->ids.irq_pin ? 1 : 0;
+	if (!irq[VFIO_PCI_MSI_IRQ_INDEX].count_set)
+		irq[VFIO_PCI_MSI_IRQ_INDEX].count = pci_cfg_msi_vectors(dev->cfg);
+	for (unsigned i = 0; i < DEV_NUM_IRQS; i++) {
+		if (!irq[i].count)
+			continue;
+		irq[i].vec = calloc(irq[i].count, sizeof(*irq[i].vec));
+		if (!irq[i].vec)
+			return -ENOMEM;
+		for (uint32_t v = 0; v < irq[i].count; v++) {
+			irq[i].vec[v].trigger = -1;
+			irq[i].vec[v].unmask = -1;
+		}
+	}
+	pci_cfg_seal(dev->cfg);
+	dev->sealed = true;
+	return 0;
+}
+
+void dev_get_info(struct uvfio_dev *dev, uint32_t *flags, uint32_t *nregions,
+		  uint32_t *nirqs)
+{
+	*flags = VFIO_DEVICE_FLAGS_PCI | (dev->reset ? VFIO_DEVICE_FLAGS_RESET : 0);
+	*nregions = dev->num_regions;
+	*nirqs = DEV_NUM_IRQS;
+}
+
+struct dev_region *dev_region(struct uvfio_dev *dev, uint32_t index)
+{
+	if (index >= dev->num_regions)
+		return NULL;
+	return &dev->regions[index];
+}
+
+static bool in_mmap_area(const struct dev_region *r, uint64_t off, size_t len)
+{
+	if (!r->mem)
+		return false;
+	if (!r->nr_areas)
+		return true;
+	for (unsigned i = 0; i < r->nr_areas; i++)
+		if (off >= r->areas[i].offset &&
+		    range_ok(off - r->areas[i].offset, len, r->areas[i].size))
+			return true;
+	return false;
+}
+
+static ssize_t config_access(struct uvfio_dev *dev, uint64_t off, void *buf,
+			     size_t count, bool write)
+{
+	int r = write ? pci_cfg_write(dev->cfg, off, buf, count)
+		      : pci_cfg_read(dev->cfg, off, buf, count);
+	return r < 0 ? r : (ssize_t)count;
+}
+
+ssize_t dev_region_access(struct uvfio_dev *dev, uint32_t index, uint64_t off,
+			  void *buf, size_t count, bool write)
+{
+	struct dev_region *r = dev_region(dev, index);
+	if (!r || !r->present)
+		return -EINVAL;
+	if (!count || !range_ok(off, count, r->size))
+		return -EINVAL;
+	if (write && !(r->flags & VFIO_REGION_INFO_FLAG_WRITE))
+		return -EINVAL;
+	if (!write && !(r->flags & VFIO_REGION_INFO_FLAG_READ))
+		return -EINVAL;
+	if (index == VFIO_PCI_CONFIG_REGION_INDEX)
+		return config_access(dev, off, buf, count, write);
+
+	bool use_mem = in_mmap_area(r, off, count) || (r->mem && !r->ops);
+	if (use_mem) {
+		if (write)
+			memcpy((uint8_t *)r->mem + off, buf, count);
+		else
+			memcpy(buf, (uint8_t *)r->mem + off, count);
+		return (ssize_t)count;
+	}
+	if (!r->ops || !(write ? (void *)r->ops->write : (void *)r->ops->read)) {
+		if (!write)
+			memset(buf, 0, count);
+		return (ssize_t)count;
+	}
+	ssize_t n = write ? r->ops->write(r->opaque, off, buf, count)
+			  : r->ops->read(r->opaque, off, buf, count);
+	if (n >= 0 && (size_t)n != count)
+		return -EIO;
+	if (n < -4095)
+		return -EIO;
+	return n;
+}
+
+int uvfio_dev_config_read(struct uvfio_dev *dev, uint32_t offset, void *buf,
+			  size_t len)
+{
+	return pci_cfg_read(dev->cfg, offset, buf, len);
+}
+
+int dev_reset(struct uvfio_dev *dev)
+{
+	if (!dev->reset)
+		return -ENOTTY;
+	/* Interrupts off as the kernel does; DMA windows stay. */
+	for (unsigned i = 0; i < DEV_NUM_IRQS; i++) {
+		if (i == VFIO_PCI_ERR_IRQ_INDEX || i == VFIO_PCI_REQ_IRQ_INDEX)
+			continue;
+		struct dev_irq *irq = &dev->irqs[i];
+		for (uint32_t v = 0; v < irq->count; v++) {
+			close_fd(&irq->vec[v].trigger);
+			close_fd(&irq->vec[v].unmask);
+			irq->vec[v].masked = false;
+			irq->vec[v].pending = false;
+		}
+		irq->enabled = false;
+	}
+	pci_cfg_reset(dev->cfg);
+	return dev->reset(dev->reset_opaque);
+}
+
+void dev_attach(struct uvfio_dev *dev, const struct dev_transport *tp)
+{
+	dev->tp = *tp;
+	dev->has_client = true;
+}
+
+void dev_detach(struct uvfio_dev *dev)
+{
+	dev_dma_unmap_all(dev);
+	dev_irq_release_all(dev);
+	memset(&dev->tp, 0, sizeof(dev->tp));
+	dev->has_client = false;
+}
+
+/* ---- timers ---- */
+
+int uvfio_dev_schedule(struct uvfio_dev *dev, uint64_t delay_ns,
+		       void (*fn)(void *opaque), void *opaque)
+{
+	if (!fn)
+		return -EINVAL;
+	if (dev->ntimers >= DEV_MAX_TIMERS)
+		return -ENOSPC;
+	struct dev_timer *t = &dev->timers[dev->ntimers++];
+	t->id = dev->next_timer_id++;
+	if (dev->next_timer_id <= 0)
+		dev->next_timer_id = 1;
+	t->deadline = dev_now_ns() + delay_ns;
+	t->fn = fn;
+	t->opaque = opaque;
+	if (dev->tp.kick)
+		dev->tp.kick(dev->tp.opaque);
+	return t->id;
+}
+
+void uvfio_dev_cancel(struct uvfio_dev *dev, int timer_id)
+{
+	for (unsigned i = 0; i < dev->ntimers; i++) {
+		if (dev->timers[i].id == timer_id) {
+			dev->timers[i] = dev->timers[--dev->ntimers];
+			return;
+		}
+	}
+}
+
+int64_t dev_timers_next(struct uvfio_dev *dev)
+{
+	if (!dev->ntimers)
+		return -1;
+	uint64_t now = dev_now_ns();
+	uint64_t best = UINT64_MAX;
+	for (unsigned i = 0; i < dev->ntimers; i++)
+		if (dev->timers[i].deadline < best)
+			best = dev->timers[i].deadline;
+	return best <= now ? 0 : (int64_t)(best - now);
+}
+
+void dev_timers_run(struct uvfio_dev *dev)
+{
+	/* Callbacks may schedule more timers; run only those due now. */
+	uint64_t now = dev_now_ns();
+	for (;;) {
+		unsigned pick = DEV_MAX_TIMERS;
+		for (unsigned i = 0; i < dev->ntimers; i++)
+			if (dev->timers[i].deadline <= now &&
+			    (pick == DEV_MAX_TIMERS ||
+			     dev->timers[i].deadline < dev->timers[pick].deadline))
+				pick = i;
+		if (pick == DEV_MAX_TIMERS)
+			return;
+		struct dev_timer t = dev->timers[pick];
+		dev->timers[pick] = dev->timers[--dev->ntimers];
+		t.fn(t.opaque);
+	}
+}

@@ -1,0 +1,142 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The VFIO device model, transport independent.  The server decodes a
+ * vfio-user command and makes one call here, the way an ioctl becomes one
+ * call into the kernel's vfio-pci.
+ */
+#ifndef UVFIO_DEVICE_DEV_H
+#define UVFIO_DEVICE_DEV_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <uvfio/device.h>
+#include "common/util.h"
+#include "pci/cfg.h"
+
+#define DEV_MAX_REGIONS     16u
+#define DEV_MAX_AREAS       16u
+#define DEV_NUM_IRQS        VFIO_PCI_NUM_IRQS
+#define DEV_MAX_IRQ_COUNT   2048u
+#define DEV_MAX_TIMERS      256u
+
+struct dev_region {
+	bool present;
+	uint64_t size;
+	uint32_t flags;            /* VFIO_REGION_INFO_FLAG_READ/WRITE/MMAP */
+	const struct uvfio_region_ops *ops;
+	void *opaque;
+	void *mem;                 /* memfd mapping, or NULL */
+	int memfd;
+	unsigned nr_areas;         /* explicit sparse areas */
+	struct { uint64_t offset, size; } areas[DEV_MAX_AREAS];
+	bool has_type;
+	uint32_t type, subtype;
+};
+
+struct dev_irq_vec {
+	int trigger;               /* eventfd or -1 */
+	int unmask;                /* INTx unmask eventfd or -1 */
+	bool masked;
+	bool pending;
+};
+
+struct dev_irq {
+	uint32_t count;
+	bool count_set;            /* overridden by uvfio_dev_set_irq_count */
+	bool enabled;              /* some vector was bound through SET_IRQS */
+	struct dev_irq_vec *vec;   /* [count] */
+};
+
+struct dev_dma_window {
+	uint64_t iova, size;
+	uint32_t prot;             /* VU_DMA_FLAG_READ/WRITE */
+	int fd;
+	uint64_t offset;
+	void *map;                 /* NULL for fd-less windows */
+};
+
+/* How the device reaches the client; set by the server per connection. */
+struct dev_transport {
+	void *opaque;
+	/* Fd-less DMA through messages; @len bounded by the caller. */
+	int (*dma_rw)(void *opaque, uint64_t iova, void *buf, size_t len,
+		      bool write);
+	/* Something changed that the server's loop must look at (timers). */
+	void (*kick)(void *opaque);
+};
+
+struct dev_timer {
+	int id;
+	uint64_t deadline;         /* CLOCK_MONOTONIC ns */
+	void (*fn)(void *opaque);
+	void *opaque;
+};
+
+struct uvfio_dev {
+	char *name;
+	struct ulog log;
+	bool sealed;
+	struct uvfio_pci_ids ids;
+	struct pci_cfg *cfg;
+	struct dev_region regions[DEV_MAX_REGIONS];
+	unsigned num_regions;
+	struct dev_irq irqs[DEV_NUM_IRQS];
+	int (*reset)(void *opaque);
+	void *reset_opaque;
+
+	struct dev_dma_window *dma;  /* sorted by iova */
+	unsigned dma_count, dma_cap;
+	unsigned dma_max;
+
+	struct dev_timer timers[DEV_MAX_TIMERS];
+	unsigned ntimers;
+	int next_timer_id;
+
+	struct dev_transport tp;
+	bool has_client;
+};
+
+/* Finish building: config space power-on values, IRQ vector tables. */
+int dev_seal(struct uvfio_dev *dev);
+
+void dev_get_info(struct uvfio_dev *dev, uint32_t *flags, uint32_t *nregions,
+		  uint32_t *nirqs);
+/* Region description for GET_REGION_INFO; -EINVAL for a bad index. */
+struct dev_region *dev_region(struct uvfio_dev *dev, uint32_t index);
+/* Access: returns @count or -errno. */
+ssize_t dev_region_access(struct uvfio_dev *dev, uint32_t index, uint64_t off,
+			  void *buf, size_t count, bool write);
+
+int dev_irq_info(struct uvfio_dev *dev, uint32_t index, uint32_t *flags,
+		 uint32_t *count);
+/*
+ * SET_IRQS.  @data/@datalen are the bytes after the fixed header; @fds
+ * are the eventfds attached.  Fds the device keeps are set to -1 in @fds.
+ */
+int dev_set_irqs(struct uvfio_dev *dev, uint32_t flags, uint32_t index,
+		 uint32_t start, uint32_t count, const uint8_t *data,
+		 size_t datalen, int *fds, unsigned nfds);
+void dev_irq_release_all(struct uvfio_dev *dev);
+
+/* DMA windows.  @fd is taken (set to -1) on success. */
+int dev_dma_map(struct uvfio_dev *dev, uint32_t flags, uint64_t offset,
+		uint64_t iova, uint64_t size, int *fd);
+int dev_dma_unmap(struct uvfio_dev *dev, uint32_t flags, uint64_t iova,
+		  uint64_t size);
+void dev_dma_unmap_all(struct uvfio_dev *dev);
+void dev_set_dma_max(struct uvfio_dev *dev, unsigned max);
+
+int dev_reset(struct uvfio_dev *dev);
+
+void dev_attach(struct uvfio_dev *dev, const struct dev_transport *tp);
+/* The client went away: drop its DMA windows and eventfds, keep state. */
+void dev_detach(struct uvfio_dev *dev);
+
+/* Nanoseconds until the next timer (0: due now), or -1 with none. */
+int64_t dev_timers_next(struct uvfio_dev *dev);
+void dev_timers_run(struct uvfio_dev *dev);
+
+uint64_t dev_now_ns(void);
+
+#endif

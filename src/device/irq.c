@@ -1,0 +1,218 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Interrupt indexes: GET_IRQ_INFO, SET_IRQS and raising interrupts. */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "device/dev.h"
+
+#define DATA_MASK (VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_DATA_BOOL | \
+		   VFIO_IRQ_SET_DATA_EVENTFD)
+#define ACTION_MASK (VFIO_IRQ_SET_ACTION_MASK | VFIO_IRQ_SET_ACTION_UNMASK | \
+		     VFIO_IRQ_SET_ACTION_TRIGGER)
+
+int dev_irq_info(struct uvfio_dev *dev, uint32_t index, uint32_t *flags,
+		 uint32_t *count)
+{
+	if (index >= DEV_NUM_IRQS)
+		return -EINVAL;
+	uint32_t f = VFIO_IRQ_INFO_EVENTFD;
+	if (index == VFIO_PCI_INTX_IRQ_INDEX)
+		f |= VFIO_IRQ_INFO_MASKABLE | VFIO_IRQ_INFO_AUTOMASKED;
+	else
+		f |= VFIO_IRQ_INFO_NORESIZE;
+	*flags = f;
+	*count = dev->irqs[index].count;
+	return 0;
+}
+
+/* Only eventfds may be bound: a pipe or socket could block the device. */
+static bool is_eventfd(int fd)
+{
+	char path[64], target[64];
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	ssize_t n = readlink(path, target, sizeof(target) - 1);
+	if (n < 0)
+		return errno == ENOENT ? false : true;  /* no /proc: trust */
+	target[n] = 0;
+	return strcmp(target, "anon_inode:[eventfd]") == 0;
+}
+
+static void signal_fd(int fd)
+{
+	uint64_t one = 1;
+	ssize_t n;
+	do {
+		n = write(fd, &one, sizeof(one));
+	} while (n < 0 && errno == EINTR);
+}
+
+static bool index_active(const struct dev_irq *irq)
+{
+	if (!irq->enabled)
+		return false;
+	return true;
+}
+
+static void disable_range(struct dev_irq *irq, uint32_t start, uint32_t count)
+{
+	for (uint32_t v = start; v < start + count; v++) {
+		close_fd(&irq->vec[v].trigger);
+		close_fd(&irq->vec[v].unmask);
+		irq->vec[v].masked = false;
+		irq->vec[v].pending = false;
+	}
+	bool any = false;
+	for (uint32_t v = 0; v < irq->count; v++)
+		any |= irq->vec[v].trigger >= 0;
+	irq->enabled = any;
+}
+
+void dev_irq_release_all(struct uvfio_dev *dev)
+{
+	for (unsigned i = 0; i < DEV_NUM_IRQS; i++)
+		if (dev->irqs[i].vec)
+			disable_range(&dev->irqs[i], 0, dev->irqs[i].count);
+}
+
+/* INTx, MSI and MSI-X exclude each other. */
+static bool other_mode_active(struct uvfio_dev *dev, uint32_t index)
+{
+	if (index > VFIO_PCI_MSIX_IRQ_INDEX)
+		return false;
+	for (uint32_t i = VFIO_PCI_INTX_IRQ_INDEX; i <= VFIO_PCI_MSIX_IRQ_INDEX; i++)
+		if (i != index && index_active(&dev->irqs[i]))
+			return true;
+	return false;
+}
+
+static void raise_vec(struct dev_irq *irq, uint32_t index, uint32_t v)
+{
+	struct dev_irq_vec *vec = &irq->vec[v];
+	if (vec->trigger < 0)
+		return;
+	if (index == VFIO_PCI_INTX_IRQ_INDEX) {
+		/* Level triggered and auto-masked until the driver unmasks. */
+		if (vec->masked) {
+			vec->pending = true;
+			return;
+		}
+		vec->masked = true;
+	}
+	signal_fd(vec->trigger);
+}
+
+static int set_trigger(struct uvfio_dev *dev, uint32_t dtype, uint32_t index,
+		       uint32_t start, uint32_t count, const uint8_t *data,
+		       int *fds, unsigned nfds)
+{
+	struct dev_irq *irq = &dev->irqs[index];
+
+	if (dtype == VFIO_IRQ_SET_DATA_EVENTFD) {
+		if (nfds == 0) {
+			disable_range(irq, start, count);
+			return 0;
+		}
+		for (unsigned i = 0; i < nfds; i++)
+			if (!is_eventfd(fds[i]))
+				return -EINVAL;
+		if (other_mode_active(dev, index))
+			return -EINVAL;
+		for (uint32_t i = 0; i < count; i++) {
+			struct dev_irq_vec *vec = &irq->vec[start + i];
+			close_fd(&vec->trigger);
+			vec->trigger = fds[i];
+			fds[i] = -1;
+		}
+		irq->enabled = true;
+		return 0;
+	}
+	if (dtype == VFIO_IRQ_SET_DATA_NONE && count == 0) {
+		disable_range(irq, 0, irq->count);
+		return 0;
+	}
+	for (uint32_t i = 0; i < count; i++)
+		if (dtype == VFIO_IRQ_SET_DATA_NONE || data[i])
+			raise_vec(irq, index, start + i);
+	return 0;
+}
+
+static int set_intx_mask(struct uvfio_dev *dev, uint32_t action,
+			 uint32_t dtype, const uint8_t *data)
+{
+	struct dev_irq_vec *vec = &dev->irqs[VFIO_PCI_INTX_IRQ_INDEX].vec[0];
+	if (dtype == VFIO_IRQ_SET_DATA_EVENTFD)
+		return -ENOTTY;
+	if (dtype == VFIO_IRQ_SET_DATA_BOOL && !data[0])
+		return 0;
+	if (action == VFIO_IRQ_SET_ACTION_MASK) {
+		vec->masked = true;
+		return 0;
+	}
+	vec->masked = false;
+	if (vec->pending && vec->trigger >= 0) {
+		/* Still asserted: fire again and stay masked. */
+		vec->pending = false;
+		vec->masked = true;
+		signal_fd(vec->trigger);
+	}
+	return 0;
+}
+
+int dev_set_irqs(struct uvfio_dev *dev, uint32_t flags, uint32_t index,
+		 uint32_t start, uint32_t count, const uint8_t *data,
+		 size_t datalen, int *fds, unsigned nfds)
+{
+	if (flags & ~(DATA_MASK | ACTION_MASK))
+		return -EINVAL;
+	uint32_t dtype = flags & DATA_MASK, action = flags & ACTION_MASK;
+	if (!is_pow2(dtype) || !is_pow2(action))
+		return -EINVAL;
+	if (index >= DEV_NUM_IRQS)
+		return -EINVAL;
+	struct dev_irq *irq = &dev->irqs[index];
+	if (!irq->count)
+		return -EINVAL;
+	if (start > irq->count || count > irq->count - start)
+		return -EINVAL;
+	if (count == 0 && !(dtype == VFIO_IRQ_SET_DATA_NONE &&
+			    action == VFIO_IRQ_SET_ACTION_TRIGGER))
+		return -EINVAL;
+	if (dtype == VFIO_IRQ_SET_DATA_BOOL && datalen < count)
+		return -EINVAL;
+	if (dtype == VFIO_IRQ_SET_DATA_EVENTFD && nfds && nfds != count)
+		return -EINVAL;
+	if (dtype != VFIO_IRQ_SET_DATA_EVENTFD && nfds)
+		return -EINVAL;
+
+	if (action == VFIO_IRQ_SET_ACTION_TRIGGER)
+		return set_trigger(dev, dtype, index, start, count, data, fds,
+				   nfds);
+	if (index == VFIO_PCI_INTX_IRQ_INDEX)
+		return set_intx_mask(dev, action, dtype, data);
+	return -ENOTTY;
+}
+
+int uvfio_dev_irq_trigger(struct uvfio_dev *dev, unsigned index,
+			  unsigned vector)
+{
+	if (index >= DEV_NUM_IRQS || vector >= dev->irqs[index].count)
+		return -EINVAL;
+	struct dev_irq *irq = &dev->irqs[index];
+	if (irq->vec[vector].trigger < 0)
+		return -ENOENT;
+	raise_vec(irq, index, vector);
+	return 0;
+}
+
+bool uvfio_dev_irq_enabled(struct uvfio_dev *dev, unsigned index,
+			   unsigned vector)
+{
+	if (index >= DEV_NUM_IRQS || vector >= dev->irqs[index].count)
+		return false;
+	return dev->irqs[index].vec[vector].trigger >= 0;
+}

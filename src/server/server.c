@@ -1,0 +1,551 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The vfio-user server: a listening socket, one client at a time (others
+ * wait in the backlog and are served one after another), an epoll set the
+ * caller can nest in its own loop, device timers, and the transport that
+ * carries the device's fd-less DMA to the client.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <sys/un.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "server/server.h"
+
+#define TAG_STOP   1u
+#define TAG_TIMER  2u
+#define TAG_LISTEN 3u
+#define TAG_CONN   4u
+
+#define DISPATCH_BUDGET 256  /* messages per dispatch, for fairness */
+
+int server_send_timeout(const struct uvfio_server *srv)
+{
+	return srv->opts.reply_timeout_ms;
+}
+
+static int ep_add(struct uvfio_server *srv, int fd, uint32_t tag)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = tag };
+	return epoll_ctl(srv->epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
+}
+
+static void ep_del(struct uvfio_server *srv, int fd)
+{
+	if (fd >= 0)
+		epoll_ctl(srv->epfd, EPOLL_CTL_DEL, fd, NULL);
+}
+
+struct uvfio_server *uvfio_server_new(struct uvfio_dev *dev,
+				      const struct uvfio_server_opts *opts)
+{
+	if (!dev)
+		return NULL;
+	struct uvfio_server *srv = calloc(1, sizeof(*srv));
+	if (!srv)
+		return NULL;
+	srv->dev = dev;
+	srv->listen_fd = -1;
+	srv->stop_fd = -1;
+	srv->timer_fd = -1;
+	if (opts)
+		srv->opts = *opts;
+	struct uvfio_server_opts *o = &srv->opts;
+	if (!o->max_data_xfer_size)
+		o->max_data_xfer_size = UVFIO_DEFAULT_MAX_DATA_XFER;
+	if (o->max_data_xfer_size > UVFIO_LIMIT_MAX_DATA_XFER)
+		o->max_data_xfer_size = UVFIO_LIMIT_MAX_DATA_XFER;
+	if (!o->max_msg_fds)
+		o->max_msg_fds = 16;
+	if (o->max_msg_fds > UVFIO_LIMIT_MAX_MSG_FDS)
+		o->max_msg_fds = UVFIO_LIMIT_MAX_MSG_FDS;
+	if (!o->max_dma_maps || o->max_dma_maps > UVFIO_LIMIT_MAX_DMA_MAPS)
+		o->max_dma_maps = UVFIO_DEFAULT_MAX_DMA_MAPS;
+	if (!o->reply_timeout_ms)
+		o->reply_timeout_ms = 5000;
+	srv->log.fn = o->log;
+	srv->log.opaque = o->log_opaque;
+	srv->log.level = o->log ? (o->log_level ? o->log_level : LOG_INFO) : -1;
+	if (!dev->log.fn)
+		dev->log = srv->log;
+
+	srv->epfd = epoll_create1(EPOLL_CLOEXEC);
+	srv->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	srv->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (srv->epfd < 0 || srv->stop_fd < 0 || srv->timer_fd < 0 ||
+	    ep_add(srv, srv->stop_fd, TAG_STOP) < 0 ||
+	    ep_add(srv, srv->timer_fd, TAG_TIMER) < 0 || dev_seal(dev) < 0) {
+		uvfio_server_free(srv);
+		return NULL;
+	}
+	dev_set_dma_max(dev, o->max_dma_maps);
+	return srv;
+}
+
+static void conn_free(struct conn *c);
+
+void uvfio_server_free(struct uvfio_server *srv)
+{
+	if (!srv)
+		return;
+	if (srv->conn)
+		conn_free(srv->conn);
+	if (srv->path)
+		unlink(srv->path);
+	free(srv->path);
+	close_fd(&srv->listen_fd);
+	close_fd(&srv->stop_fd);
+	close_fd(&srv->timer_fd);
+	close_fd(&srv->epfd);
+	free(srv);
+}
+
+int uvfio_server_listen(struct uvfio_server *srv, const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	if (!path || !*path || strlen(path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	if (srv->listen_fd >= 0 || srv->conn)
+		return -EBUSY;
+	strcpy(sa.sun_path, path);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	/* A stale socket left by a killed server is replaced; a file is not. */
+	struct stat st;
+	if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode)) {
+		int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		bool live = probe >= 0 &&
+			    connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+		if (probe >= 0)
+			close(probe);
+		if (live) {
+			close(fd);
+			return -EADDRINUSE;
+		}
+		unlink(path);
+	}
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    listen(fd, 16) < 0) {
+		int e = -errno;
+		close(fd);
+		return e;
+	}
+	srv->path = strdup(path);
+	srv->listen_fd = fd;
+	int r = ep_add(srv, fd, TAG_LISTEN);
+	if (r < 0)
+		return r;
+	ulog_printf(&srv->log, LOG_INFO, "%s: listening on %s",
+		    srv->dev->name, path);
+	return 0;
+}
+
+static int conn_start(struct uvfio_server *srv, int fd);
+
+int uvfio_server_adopt_fd(struct uvfio_server *srv, int fd)
+{
+	if (fd < 0)
+		return -EBADF;
+	if (srv->listen_fd >= 0 || srv->conn)
+		return -EBUSY;
+	int acc = 0;
+	socklen_t len = sizeof(acc);
+	if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &len) < 0)
+		return -errno;
+	if (acc) {
+		srv->listen_fd = fd;
+		return ep_add(srv, fd, TAG_LISTEN);
+	}
+	return conn_start(srv, fd);
+}
+
+int uvfio_server_get_fd(struct uvfio_server *srv)
+{
+	return srv->epfd;
+}
+
+void uvfio_server_stop(struct uvfio_server *srv)
+{
+	uint64_t one = 1;
+	srv->stopping = true;
+	if (write(srv->stop_fd, &one, sizeof(one)) < 0) {
+		/* The counter is already non-zero: the loop wakes anyway. */
+	}
+}
+
+bool uvfio_server_has_client(struct uvfio_server *srv)
+{
+	return srv->conn != NULL;
+}
+
+struct uvfio_dev *uvfio_server_dev(struct uvfio_server *srv)
+{
+	return srv->dev;
+}
+
+/* ---- connections ---- */
+
+static int conn_dma_rw(void *opaque, uint64_t iova, void *buf, size_t len,
+		       bool write);
+
+static int conn_start(struct uvfio_server *srv, int fd)
+{
+	struct conn *c = calloc(1, sizeof(*c));
+	if (!c) {
+		close(fd);
+		return -ENOMEM;
+	}
+	c->srv = srv;
+	c->sock = fd;
+	c->twin = -1;
+	vu_rx_init(&c->rx);
+	vu_rx_init(&c->twin_rx);
+	/* Before VERSION: a small message and no fds at all. */
+	c->lim.max_msg_size = 64 * 1024;
+	c->lim.max_fds = 0;
+	int r = ep_add(srv, fd, TAG_CONN);
+	if (r < 0) {
+		close(fd);
+		free(c);
+		return r;
+	}
+	if (srv->listen_fd >= 0)
+		ep_del(srv, srv->listen_fd);
+	srv->conn = c;
+	struct dev_transport tp = { .opaque = c, .dma_rw = conn_dma_rw };
+	dev_attach(srv->dev, &tp);
+	ulog_printf(&srv->log, LOG_INFO, "%s: client connected", srv->dev->name);
+	return 0;
+}
+
+static void pending_free(struct pending_msg *p)
+{
+	for (unsigned i = 0; i < p->nfds; i++)
+		close_fd(&p->fds[i]);
+	free(p->fds);
+	free(p->payload);
+	free(p);
+}
+
+static void conn_free(struct conn *c)
+{
+	struct uvfio_server *srv = c->srv;
+	dev_detach(srv->dev);
+	ep_del(srv, c->sock);
+	close_fd(&c->sock);
+	close_fd(&c->twin);
+	vu_rx_fini(&c->rx);
+	vu_rx_fini(&c->twin_rx);
+	while (c->pend_head) {
+		struct pending_msg *p = c->pend_head;
+		c->pend_head = p->next;
+		pending_free(p);
+	}
+	free(c->tx);
+	srv->conn = NULL;
+	free(c);
+	if (srv->listen_fd >= 0)
+		ep_add(srv, srv->listen_fd, TAG_LISTEN);
+}
+
+void conn_kill(struct conn *c, const char *why)
+{
+	if (!c->dead)
+		ulog_printf(&c->srv->log, LOG_WARNING, "%s: dropping client: %s",
+			    c->srv->dev->name, why);
+	c->dead = true;
+}
+
+static int queue_pending(struct conn *c, struct vu_rx *rx)
+{
+	uint32_t len = vu_rx_len(rx);
+	if (c->npending >= CONN_MAX_PENDING ||
+	    c->pending_bytes + len > CONN_MAX_PENDING_BYTES)
+		return -ENOBUFS;
+	struct pending_msg *p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	p->hdr = rx->hdr;
+	p->payload = malloc(len + 1u);
+	p->fds = rx->nfds ? calloc(rx->nfds, sizeof(int)) : NULL;
+	if (!p->payload || (rx->nfds && !p->fds)) {
+		pending_free(p);
+		return -ENOMEM;
+	}
+	memcpy(p->payload, rx->buf, len);
+	p->payload[len] = 0;
+	for (unsigned i = 0; i < rx->nfds; i++) {
+		p->fds[i] = rx->fds[i];
+		rx->fds[i] = -1;
+	}
+	p->nfds = rx->nfds;
+	p->fds_overflow = rx->fds_overflow;
+	if (c->pend_tail)
+		c->pend_tail->next = p;
+	else
+		c->pend_head = p;
+	c->pend_tail = p;
+	c->npending++;
+	c->pending_bytes += len;
+	return 0;
+}
+
+/* Wait for the reply to our request @id/@cmd on @sock. */
+static int await_reply(struct conn *c, int sock, struct vu_rx *rx,
+		       uint16_t id, uint16_t cmd)
+{
+	struct vu_limits lim = {
+		.max_msg_size = c->peer.max_data_xfer_size + 4096,
+		.max_fds = sock == c->sock ? c->lim.max_fds : 0,
+	};
+	for (;;) {
+		int r = vu_recv(rx, sock, &lim, server_send_timeout(c->srv));
+		if (r < 0) {
+			conn_kill(c, r == -ETIMEDOUT ? "no reply to a DMA request"
+						     : "socket failed awaiting a reply");
+			return r == -ETIMEDOUT ? r : -EIO;
+		}
+		uint32_t type = rx->hdr.flags & VU_F_TYPE_MASK;
+		if (type == VU_F_TYPE_COMMAND && sock == c->sock) {
+			/* Commands keep their order behind the DMA in progress. */
+			r = queue_pending(c, rx);
+			vu_rx_release(rx);
+			if (r < 0) {
+				conn_kill(c, "too many commands queued during DMA");
+				return -EIO;
+			}
+			continue;
+		}
+		if (type != VU_F_TYPE_REPLY || rx->hdr.msg_id != id ||
+		    rx->hdr.command != cmd) {
+			vu_rx_release(rx);
+			conn_kill(c, "unexpected message instead of a DMA reply");
+			return -EIO;
+		}
+		if (rx->nfds) {
+			vu_rx_release(rx);
+			return -EINVAL;
+		}
+		return 0;
+	}
+}
+
+static int conn_dma_rw(void *opaque, uint64_t iova, void *buf, size_t len,
+		       bool write)
+{
+	struct conn *c = opaque;
+	if (c->dead || !c->negotiated)
+		return -ENOTCONN;
+	int sock = c->twin >= 0 ? c->twin : c->sock;
+	/* Replies go to their own receiver: c->rx may hold the command
+	 * being handled right now. */
+	struct vu_rx *rx = &c->twin_rx;
+	if (sock == c->sock && c->rx.got && !c->rx.complete) {
+		/* Finish the client's half-read command and queue it, so our
+		 * request's reply is not read into the middle of it. */
+		int r = vu_recv(&c->rx, c->sock, &c->lim,
+				server_send_timeout(c->srv));
+		if (r == 0)
+			r = queue_pending(c, &c->rx);
+		vu_rx_release(&c->rx);
+		if (r < 0) {
+			conn_kill(c, "client stalled inside a message");
+			return -EIO;
+		}
+	}
+	uint16_t cmd = write ? VU_CMD_DMA_WRITE : VU_CMD_DMA_READ;
+	size_t chunk_max = c->peer.max_data_xfer_size;
+	uint8_t *p = buf;
+	while (len) {
+		size_t n = MIN(len, chunk_max);
+		struct vu_dma_rw req = { .addr = iova, .count = n };
+		struct vu_hdr h = { .msg_id = c->next_id++, .command = cmd,
+				    .flags = VU_F_TYPE_COMMAND };
+		struct iovec iov[2] = {
+			{ &req, sizeof(req) },
+			{ p, write ? n : 0 },
+		};
+		int r = vu_send(sock, &h, iov, 2, NULL, 0,
+				server_send_timeout(c->srv));
+		if (r < 0) {
+			conn_kill(c, "cannot send a DMA request");
+			return -EIO;
+		}
+		r = await_reply(c, sock, rx, h.msg_id, cmd);
+		if (r < 0)
+			return r;
+		uint32_t rlen = vu_rx_len(rx);
+		if (rx->hdr.flags & VU_F_ERROR) {
+			uint32_t e = rx->hdr.error;
+			vu_rx_release(rx);
+			return (e && e < 4096) ? -(int)e : -EIO;
+		}
+		const struct vu_dma_rw *rep = (const void *)rx->buf;
+		bool ok;
+		if (write)
+			ok = rlen >= 12 && rep->addr == iova &&
+			     (uint32_t)rep->count == n;
+		else
+			ok = rlen == sizeof(*rep) + n && rep->addr == iova &&
+			     rep->count == n;
+		if (!ok) {
+			vu_rx_release(rx);
+			return -EIO;
+		}
+		if (!write)
+			memcpy(p, rep->data, n);
+		vu_rx_release(rx);
+		p += n;
+		iova += n;
+		len -= n;
+	}
+	return 0;
+}
+
+static void process(struct conn *c, struct vu_rx *rx)
+{
+	c->nmsgs++;
+	handle_message(c, &rx->hdr, rx->buf, vu_rx_len(rx), rx->fds, rx->nfds,
+		       rx->fds_overflow);
+	vu_rx_release(rx);
+}
+
+static void process_pending(struct conn *c)
+{
+	while (c->pend_head && !c->dead) {
+		struct pending_msg *p = c->pend_head;
+		c->pend_head = p->next;
+		if (!c->pend_head)
+			c->pend_tail = NULL;
+		c->npending--;
+		c->pending_bytes -= p->hdr.msg_size - sizeof(struct vu_hdr);
+		handle_message(c, &p->hdr, p->payload,
+			       p->hdr.msg_size - (uint32_t)sizeof(struct vu_hdr),
+			       p->fds, p->nfds, p->fds_overflow);
+		pending_free(p);
+	}
+}
+
+static void conn_readable(struct uvfio_server *srv)
+{
+	struct conn *c = srv->conn;
+	for (int budget = DISPATCH_BUDGET; budget > 0 && !c->dead; budget--) {
+		process_pending(c);
+		if (c->dead)
+			break;
+		int r = vu_rx_step(&c->rx, c->sock, &c->lim);
+		if (r == 0)
+			return;
+		if (r < 0) {
+			if (r == -ECONNRESET && !c->rx.got)
+				ulog_printf(&srv->log, LOG_INFO,
+					    "%s: client disconnected",
+					    srv->dev->name);
+			else if (r == -ECONNRESET)
+				conn_kill(c, "stream ended inside a message");
+			else if (r == -EMSGSIZE)
+				conn_kill(c, "impossible msg_size");
+			else
+				conn_kill(c, strerror(-r));
+			c->dead = true;
+			break;
+		}
+		process(c, &c->rx);
+	}
+	if (c->dead)
+		conn_free(c);
+}
+
+static void accept_client(struct uvfio_server *srv)
+{
+	int fd = accept4(srv->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (srv->conn) {
+		close(fd);
+		return;
+	}
+	conn_start(srv, fd);
+}
+
+static void rearm_timer(struct uvfio_server *srv)
+{
+	int64_t ns = dev_timers_next(srv->dev);
+	struct itimerspec its = { 0 };
+	if (ns >= 0) {
+		if (ns == 0)
+			ns = 1;
+		its.it_value.tv_sec = ns / 1000000000;
+		its.it_value.tv_nsec = ns % 1000000000;
+	}
+	timerfd_settime(srv->timer_fd, 0, &its, NULL);
+}
+
+int uvfio_server_dispatch(struct uvfio_server *srv)
+{
+	struct epoll_event ev[8];
+	int n = epoll_wait(srv->epfd, ev, 8, 0);
+	if (n < 0)
+		return errno == EINTR ? 0 : -errno;
+	for (int i = 0; i < n; i++) {
+		switch (ev[i].data.u32) {
+		case TAG_STOP: {
+			uint64_t v;
+			if (read(srv->stop_fd, &v, sizeof(v)) < 0) {
+				/* already drained */
+			}
+			srv->stopping = true;
+			break;
+		}
+		case TAG_TIMER: {
+			uint64_t v;
+			if (read(srv->timer_fd, &v, sizeof(v)) < 0) {
+				/* spurious wakeup */
+			}
+			break;
+		}
+		case TAG_LISTEN:
+			if (!srv->conn)
+				accept_client(srv);
+			break;
+		case TAG_CONN:
+			if (srv->conn)
+				conn_readable(srv);
+			break;
+		}
+	}
+	dev_timers_run(srv->dev);
+	/* Commands that arrived while a timer's DMA awaited its reply. */
+	if (srv->conn && !srv->conn->dead)
+		process_pending(srv->conn);
+	if (srv->conn && srv->conn->dead)
+		conn_free(srv->conn);
+	rearm_timer(srv);
+	return 0;
+}
+
+int uvfio_server_run(struct uvfio_server *srv)
+{
+	rearm_timer(srv);
+	while (!srv->stopping) {
+		if (srv->listen_fd < 0 && !srv->conn)
+			return 0;  /* served the one adopted client */
+		struct pollfd p = { .fd = srv->epfd, .events = POLLIN };
+		int r = poll(&p, 1, -1);
+		if (r < 0 && errno != EINTR)
+			return -errno;
+		r = uvfio_server_dispatch(srv);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}

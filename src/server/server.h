@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef UVFIO_SERVER_SERVER_H
+#define UVFIO_SERVER_SERVER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <uvfio/device.h>
+#include "common/util.h"
+#include "device/dev.h"
+#include "wire/wire.h"
+
+/* A command that arrived while we waited for a reply to our own request. */
+struct pending_msg {
+	struct pending_msg *next;
+	struct vu_hdr hdr;
+	uint8_t *payload;
+	int *fds;
+	unsigned nfds;
+	bool fds_overflow;
+};
+
+#define CONN_MAX_PENDING        4096u
+#define CONN_MAX_PENDING_BYTES  (256u << 20)
+
+struct conn {
+	struct uvfio_server *srv;
+	int sock;
+	int twin;                    /* server end of the twin socket, or -1 */
+	bool negotiated;
+	uint16_t minor;
+	struct uvfio_caps peer;      /* the client's capabilities */
+	struct vu_limits lim;        /* what we accept on the main socket */
+	struct vu_rx rx;             /* main socket receiver */
+	struct vu_rx twin_rx;        /* replies to our requests */
+	uint16_t next_id;            /* ids of our requests */
+	struct pending_msg *pend_head, *pend_tail;
+	unsigned npending;
+	size_t pending_bytes;
+	uint8_t *tx;                 /* reply buffer, reused */
+	size_t tx_cap;
+	bool dead;                   /* drop after the current message */
+	uint64_t nmsgs;
+};
+
+struct uvfio_server {
+	struct uvfio_dev *dev;
+	struct uvfio_server_opts opts;
+	struct ulog log;
+	int epfd;
+	int listen_fd;
+	char *path;                  /* socket we created, unlinked on free */
+	int stop_fd;                 /* eventfd */
+	int timer_fd;
+	bool stopping;
+	struct conn *conn;
+};
+
+/* handlers.c */
+void handle_message(struct conn *c, const struct vu_hdr *hdr, uint8_t *payload,
+		    uint32_t len, int *fds, unsigned nfds, bool fds_overflow);
+int conn_reply(struct conn *c, const struct vu_hdr *req, const void *p1,
+	       size_t l1, const void *p2, size_t l2, const int *fds,
+	       unsigned nfds);
+int conn_error(struct conn *c, const struct vu_hdr *req, int err);
+void *conn_tx(struct conn *c, size_t len);
+
+/* server.c */
+void conn_kill(struct conn *c, const char *why);
+int server_send_timeout(const struct uvfio_server *srv);
+
+#endif

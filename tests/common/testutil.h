@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Helpers shared by the tests: starting uvfio-serve, counting fds. */
+#ifndef UVFIO_TESTUTIL_H
+#define UVFIO_TESTUTIL_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+struct served {
+	pid_t pid;
+	char path[108];
+	char dir[64];
+};
+
+/*
+ * Start `uvfio-serve MODEL --socket-path=<tmp> EXTRA...` ($UVFIO_SERVE)
+ * and wait until its socket accepts connections.  @extra is a
+ * NULL-terminated argument list or NULL.  Returns 0 or -errno.
+ */
+int served_start(struct served *s, const char *model, const char *const *extra);
+/* SIGTERM it, wait, and return its exit status (or -1 when killed). */
+int served_stop(struct served *s);
+/* True while the server process is alive. */
+bool served_alive(struct served *s);
+
+/* A raw connected socket to @path, or -errno. */
+int raw_connect(const char *path);
+
+/* Number of open fds in this process. */
+int count_open_fds(void);
+/* Number of open fds of process @pid. */
+int count_process_fds(pid_t pid);
+
+#endif
