@@ -14,6 +14,7 @@ struct uvfio_model {
 };
 
 extern const struct uvfio_model uvfio_model_testdev;
+extern const struct uvfio_model uvfio_model_edu;
 
 /* testdev register map (BAR0), used by the test suite. */
 #define TESTDEV_VENDOR      0x1234

@@ -15,6 +15,7 @@
 #include "devices/models.h"
 
 static const struct uvfio_model *const models[] = {
+	&uvfio_model_edu,
 	&uvfio_model_testdev,
 };
 

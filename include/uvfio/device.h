@@ -138,6 +138,17 @@ UVFIO_EXPORT int uvfio_dev_config_read(struct uvfio_dev *dev, uint32_t offset,
 UVFIO_EXPORT int uvfio_dev_irq_trigger(struct uvfio_dev *dev, unsigned index,
 				       unsigned vector);
 
+/*
+ * Drive the INTx line as a level: asserted, the interrupt fires (and is
+ * auto-masked until the driver unmasks it, when it fires again if the
+ * line is still asserted); deasserted, nothing is pending any more.
+ */
+UVFIO_EXPORT int uvfio_dev_intx_set(struct uvfio_dev *dev, bool asserted);
+
+/* Log through the device's log callback (syslog @prio). */
+UVFIO_EXPORT void uvfio_log(struct uvfio_dev *dev, int prio, const char *fmt,
+			    ...) __attribute__((format(printf, 3, 4)));
+
 /* True when the client has an eventfd bound for @index/@vector. */
 UVFIO_EXPORT bool uvfio_dev_irq_enabled(struct uvfio_dev *dev, unsigned index,
 					unsigned vector);

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Building a device and serving its regions. */
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <linux/pci_regs.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,6 +60,18 @@ void uvfio_dev_free(struct uvfio_dev *dev)
 	pci_cfg_free(dev->cfg);
 	free(dev->name);
 	free(dev);
+}
+
+void uvfio_log(struct uvfio_dev *dev, int prio, const char *fmt, ...)
+{
+	if (!dev->log.fn || prio > dev->log.level)
+		return;
+	char buf[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	dev->log.fn(dev->log.opaque, prio, buf);
 }
 
 const char *uvfio_dev_name(const struct uvfio_dev *dev)

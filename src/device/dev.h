@@ -38,7 +38,8 @@ struct dev_irq_vec {
 	int trigger;               /* eventfd or -1 */
 	int unmask;                /* INTx unmask eventfd or -1 */
 	bool masked;
-	bool pending;
+	bool pending;              /* an edge arrived while masked */
+	bool line;                 /* INTx level, from uvfio_dev_intx_set */
 };
 
 struct dev_irq {

@@ -154,7 +154,7 @@ static int set_intx_mask(struct uvfio_dev *dev, uint32_t action,
 		return 0;
 	}
 	vec->masked = false;
-	if (vec->pending && vec->trigger >= 0) {
+	if ((vec->pending || vec->line) && vec->trigger >= 0) {
 		/* Still asserted: fire again and stay masked. */
 		vec->pending = false;
 		vec->masked = true;
@@ -215,4 +215,23 @@ bool uvfio_dev_irq_enabled(struct uvfio_dev *dev, unsigned index,
 	if (index >= DEV_NUM_IRQS || vector >= dev->irqs[index].count)
 		return false;
 	return dev->irqs[index].vec[vector].trigger >= 0;
+}
+
+int uvfio_dev_intx_set(struct uvfio_dev *dev, bool asserted)
+{
+	struct dev_irq *irq = &dev->irqs[VFIO_PCI_INTX_IRQ_INDEX];
+	if (!irq->count)
+		return -EINVAL;
+	struct dev_irq_vec *vec = &irq->vec[0];
+	bool rising = asserted && !vec->line;
+	vec->line = asserted;
+	if (!rising)
+		return 0;
+	if (vec->trigger < 0)
+		return -ENOENT;
+	if (vec->masked)
+		return 0;           /* delivered when the driver unmasks */
+	vec->masked = true;
+	signal_fd(vec->trigger);
+	return 0;
 }

@@ -62,6 +62,7 @@ char *vu_caps_to_json(const struct uvfio_caps *caps, bool twin_request,
 	return out;
 }
 
+__attribute__((format(printf, 3, 4)))
 static int fail(char *err, size_t errlen, const char *fmt, const char *key)
 {
 	if (err && errlen)
