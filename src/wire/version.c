@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* The capabilities JSON carried by VERSION. */
 #include <errno.h>
+#include <stdarg.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,10 +64,14 @@ char *vu_caps_to_json(const struct uvfio_caps *caps, bool twin_request,
 }
 
 __attribute__((format(printf, 3, 4)))
-static int fail(char *err, size_t errlen, const char *fmt, const char *key)
+static int fail(char *err, size_t errlen, const char *fmt, ...)
 {
-	if (err && errlen)
-		snprintf(err, errlen, fmt, key);
+	if (err && errlen) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
 	return -EINVAL;
 }
 
