@@ -1,18 +1,23 @@
 #!/bin/bash
-# The main demo: serve the test device with uvfio-serve on a temporary
-# socket, drive it with a small driver written on the client library,
-# then stop the server.
+# The main demo: serve the edu device model with uvfio-serve on a
+# temporary socket, inspect it with lsvfio, drive it with a small edu
+# driver written on the client library, then stop the server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 B=${BUILD:-build}
 tmp=$(mktemp -d /tmp/uvfio-demo.XXXXXX)
-sock=$tmp/testdev.sock
-"$B"/tools/uvfio-serve testdev --socket-path="$sock" &
+sock=$tmp/edu.sock
+"$B"/tools/uvfio-serve edu --socket-path="$sock" &
 srv=$!
 trap 'kill $srv 2>/dev/null || true; wait $srv 2>/dev/null || true; rm -rf "$tmp"' EXIT
 for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.05; done
-echo "== uvfio-demo $sock"
-"$B"/examples/uvfio-demo "$sock"
+if [ -x "$B"/tools/lsvfio ]; then
+	echo "== lsvfio $sock"
+	"$B"/tools/lsvfio "$sock"
+fi
+echo "== uvfio-edu-demo $sock"
+"$B"/examples/uvfio-edu-demo "$sock"
 kill -TERM $srv
 wait $srv
-echo "== uvfio-serve exited cleanly; socket removed: $([ -e "$sock" ] && echo no || echo yes)"
+trap 'rm -rf "$tmp"' EXIT
+echo "== uvfio-serve stopped cleanly; socket removed: $([ -e "$sock" ] && echo no || echo yes)"

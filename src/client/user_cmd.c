@@ -18,8 +18,25 @@
 
 /* ---- device and IRQ info -------------------------------------------- */
 
-int vuc_get_info(struct uvfio_backend *be,
-		       struct uvfio_device_info *info)
+/*
+ * Copy the fixed part of the reply in c->rx into @rep, and release the
+ * reply.  A shorter reply is malformed; a longer one may carry more than
+ * we know of (argsz grows with new fields).
+ */
+static int take_fixed_reply(struct vu_client *c, void *rep, size_t len,
+			    const char *what)
+{
+	int r = 0;
+
+	if (vu_rx_len(&c->rx) < len)
+		r = vuc_proto_error(c, what);
+	else
+		memcpy(rep, c->rx.buf, len);
+	vu_rx_release(&c->rx);
+	return r;
+}
+
+int vuc_get_info(struct uvfio_backend *be, struct uvfio_device_info *info)
 {
 	struct vu_client *c = to_vu(be);
 	struct vu_device_info req = { .argsz = sizeof(req) }, rep;
@@ -27,27 +44,21 @@ int vuc_get_info(struct uvfio_backend *be,
 
 	pthread_mutex_lock(&c->req_lock);
 	int r = vuc_call(c, VU_CMD_DEVICE_GET_INFO, &iov, 1, NULL, 0);
-	if (!r) {
-		if (vu_rx_len(&c->rx) < sizeof(rep)) {
-			r = vuc_proto_error(c, "DEVICE_GET_INFO");
-		} else {
-			memcpy(&rep, c->rx.buf, sizeof(rep));
-			if (rep.argsz < sizeof(rep))
-				r = vuc_proto_error(c, "DEVICE_GET_INFO");
-		}
-		vu_rx_release(&c->rx);
-	}
+	if (!r)
+		r = take_fixed_reply(c, &rep, sizeof(rep), "DEVICE_GET_INFO");
 	pthread_mutex_unlock(&c->req_lock);
-	if (!r) {
-		info->flags = rep.flags;
-		info->num_regions = rep.num_regions;
-		info->num_irqs = rep.num_irqs;
-	}
-	return r;
+	if (r < 0)
+		return r;
+	if (rep.argsz < sizeof(rep))
+		return vuc_proto_error(c, "DEVICE_GET_INFO");
+	info->flags = rep.flags;
+	info->num_regions = rep.num_regions;
+	info->num_irqs = rep.num_irqs;
+	return 0;
 }
 
 int vuc_irq_info(struct uvfio_backend *be, unsigned index,
-		       struct uvfio_irq_info *info)
+		 struct uvfio_irq_info *info)
 {
 	struct vu_client *c = to_vu(be);
 	struct vu_irq_info req = { .argsz = sizeof(req), .index = index }, rep;
@@ -55,23 +66,17 @@ int vuc_irq_info(struct uvfio_backend *be, unsigned index,
 
 	pthread_mutex_lock(&c->req_lock);
 	int r = vuc_call(c, VU_CMD_DEVICE_GET_IRQ_INFO, &iov, 1, NULL, 0);
-	if (!r) {
-		if (vu_rx_len(&c->rx) < sizeof(rep)) {
-			r = vuc_proto_error(c, "DEVICE_GET_IRQ_INFO");
-		} else {
-			memcpy(&rep, c->rx.buf, sizeof(rep));
-			if (rep.argsz < sizeof(rep) || rep.index != index)
-				r = vuc_proto_error(c, "DEVICE_GET_IRQ_INFO");
-		}
-		vu_rx_release(&c->rx);
-	}
+	if (!r)
+		r = take_fixed_reply(c, &rep, sizeof(rep), "DEVICE_GET_IRQ_INFO");
 	pthread_mutex_unlock(&c->req_lock);
-	if (!r) {
-		info->index = rep.index;
-		info->flags = rep.flags;
-		info->count = rep.count;
-	}
-	return r;
+	if (r < 0)
+		return r;
+	if (rep.argsz < sizeof(rep) || rep.index != index)
+		return vuc_proto_error(c, "DEVICE_GET_IRQ_INFO");
+	info->index = rep.index;
+	info->flags = rep.flags;
+	info->count = rep.count;
+	return 0;
 }
 
 /* ---- region info ---------------------------------------------------- */
@@ -443,18 +448,15 @@ static int dma_unmap(struct vu_client *c, uint32_t flags, uint64_t iova,
 
 	pthread_mutex_lock(&c->req_lock);
 	int r = vuc_call(c, VU_CMD_DMA_UNMAP, &iov, 1, NULL, 0);
-	if (!r) {
-		if (vu_rx_len(&c->rx) < sizeof(rep)) {
-			r = vuc_proto_error(c, "DMA_UNMAP");
-		} else {
-			memcpy(&rep, c->rx.buf, sizeof(rep));
-			if (rep.addr != iova || rep.size != size)
-				r = vuc_proto_error(c, "DMA_UNMAP");
-		}
-		vu_rx_release(&c->rx);
-	}
+	if (!r)
+		r = take_fixed_reply(c, &rep, sizeof(rep), "DMA_UNMAP");
 	pthread_mutex_unlock(&c->req_lock);
-	return r;
+	if (r < 0)
+		return r;
+	/* The reply echoes the request: anything else unmapped elsewhere. */
+	if (rep.addr != iova || rep.size != size)
+		return vuc_proto_error(c, "DMA_UNMAP");
+	return 0;
 }
 
 /*
