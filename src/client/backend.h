@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * The driver side's backends.  client.c implements the public API of
+ * The driver side's backends.  client*.c implement the public API of
  * <uvfio/client.h> once, on top of this table; a backend only moves VFIO
  * operations to whatever serves the device:
  *
- *   user.c    a vfio-user server over a UNIX socket
+ *   user*.c   a vfio-user server over a UNIX socket
  *   kernel.c  the kernel's vfio-pci through /dev/vfio (to come)
  *
- * What is the same for every backend stays in client.c: argument checks,
+ * What is the same for every backend stays in client*.c: argument checks,
  * region mmap and the direct access through it, DMA buffer allocation and
  * the IOVA allocator, the region-info capability chain parser (the kernel
  * and vfio-user share the layout).
@@ -116,7 +116,7 @@ struct uvfio_backend_ops {
 	uint64_t (*dma_requests)(struct uvfio_backend *be);
 };
 
-/* ---- client.c: helpers for backends ------------------------------- */
+/* ---- client.c: helpers for backends --------------------------------- */
 
 /* Region-info caps parsed per chain walk at most. */
 #define UVFIO_MAX_REGION_CAPS 32

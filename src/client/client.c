@@ -41,14 +41,15 @@ static int parse_sparse(const uint8_t *buf, size_t len, uint32_t off,
 			    sp.nr_areas, UVFIO_MAX_SPARSE_AREAS);
 		return -E2BIG;
 	}
-	if ((len - off - sizeof(sp)) / sizeof(struct vfio_region_sparse_mmap_area) <
-	    sp.nr_areas)
+	size_t room = len - off - sizeof(sp);
+
+	if (room / sizeof(struct vfio_region_sparse_mmap_area) < sp.nr_areas)
 		return cap_error(log, "sparse areas past the reply", off);
 	for (uint32_t i = 0; i < sp.nr_areas; i++) {
 		struct vfio_region_sparse_mmap_area a;
 
 		memcpy(&a, buf + off + sizeof(sp) + i * sizeof(a), sizeof(a));
-		/* An area outside the region would be mapped over foreign memory. */
+		/* An area outside the region would map over foreign memory. */
 		if (!range_ok(a.offset, a.size, info->size))
 			return cap_error(log, "sparse area outside the region",
 					 off);
@@ -100,7 +101,7 @@ int uvfio_region_parse_caps(const uint8_t *buf, size_t len,
 			info->msix_mappable = true;
 			break;
 		default:
-			/* Caps we do not know are skipped, as the kernel's users do. */
+			/* Unknown caps are skipped, as kernel users do. */
 			break;
 		}
 		off = h.next;
@@ -124,7 +125,7 @@ static int resolve_conf(const struct uvfio_open_opts *o,
 		/* As the server does: 0 is "unset", not LOG_EMERG. */
 		.log = { .fn = o->log, .opaque = o->log_opaque,
 			 .level = o->log_level ? o->log_level : LOG_INFO },
-		.timeout_ms = o->timeout_ms ? o->timeout_ms : DEFAULT_TIMEOUT_MS,
+		.timeout_ms = o->timeout_ms ?: DEFAULT_TIMEOUT_MS,
 		.max_data_xfer_size = o->max_data_xfer_size ?
 				      o->max_data_xfer_size :
 				      UVFIO_DEFAULT_MAX_DATA_XFER,
@@ -589,7 +590,7 @@ int uvfio_region_read8(struct uvfio_device *dev, unsigned index,
 int uvfio_region_read16(struct uvfio_device *dev, unsigned index,
 			uint64_t offset, uint16_t *val)
 {
-	uint8_t b[2];
+	uint8_t b[2] = { 0 };
 	int r = val ? read_exact(dev, index, offset, b, sizeof(b)) : -EINVAL;
 	if (!r)
 		*val = get_le16(b);
@@ -599,7 +600,7 @@ int uvfio_region_read16(struct uvfio_device *dev, unsigned index,
 int uvfio_region_read32(struct uvfio_device *dev, unsigned index,
 			uint64_t offset, uint32_t *val)
 {
-	uint8_t b[4];
+	uint8_t b[4] = { 0 };
 	int r = val ? read_exact(dev, index, offset, b, sizeof(b)) : -EINVAL;
 	if (!r)
 		*val = get_le32(b);
@@ -609,7 +610,7 @@ int uvfio_region_read32(struct uvfio_device *dev, unsigned index,
 int uvfio_region_read64(struct uvfio_device *dev, unsigned index,
 			uint64_t offset, uint64_t *val)
 {
-	uint8_t b[8];
+	uint8_t b[8] = { 0 };
 	int r = val ? read_exact(dev, index, offset, b, sizeof(b)) : -EINVAL;
 	if (!r)
 		*val = get_le64(b);

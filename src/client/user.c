@@ -142,7 +142,7 @@ static int wait_reply(struct vu_client *c, uint16_t id, uint16_t cmd)
 			if (r > 0)
 				return 0;
 		}
-		/* A server flooding us with requests does not stop the clock. */
+		/* A server flooding us with requests cannot stop the clock. */
 		if (!r && deadline >= 0 && now_ms() >= deadline)
 			r = -ETIMEDOUT;
 		if (!r)
@@ -153,7 +153,7 @@ static int wait_reply(struct vu_client *c, uint16_t id, uint16_t cmd)
 					    "vfio-user: no reply to %s within %d ms",
 					    uvfio_command_name(cmd),
 					    c->timeout_ms);
-			/* Its reply may still come: do not take it for another's. */
+			/* Its late reply must not pass for another. */
 			stale_add(c, id);
 			return r;
 		}
@@ -161,8 +161,8 @@ static int wait_reply(struct vu_client *c, uint16_t id, uint16_t cmd)
 }
 
 int vuc_send_request(struct vu_client *c, uint16_t cmd, uint32_t flags,
-		 const struct iovec *iov, unsigned niov, const int *fds,
-		 unsigned nfds, uint16_t *id)
+		     const struct iovec *iov, unsigned niov, const int *fds,
+		     unsigned nfds, uint16_t *id)
 {
 	if (c->dead)
 		return c->dead;
@@ -185,7 +185,7 @@ int vuc_send_request(struct vu_client *c, uint16_t cmd, uint32_t flags,
  * Called with req_lock held.
  */
 int vuc_call(struct vu_client *c, uint16_t cmd, const struct iovec *iov,
-	    unsigned niov, const int *fds, unsigned nfds)
+	     unsigned niov, const int *fds, unsigned nfds)
 {
 	uint16_t id = 0;
 	int r = vuc_send_request(c, cmd, 0, iov, niov, fds, nfds, &id);
@@ -205,7 +205,7 @@ int vuc_call(struct vu_client *c, uint16_t cmd, const struct iovec *iov,
 
 /* A request whose reply carries nothing we use. */
 int vuc_call_simple(struct vu_client *c, uint16_t cmd, const void *req,
-		   size_t len, const int *fds, unsigned nfds)
+		    size_t len, const int *fds, unsigned nfds)
 {
 	struct iovec iov = { (void *)req, len };
 
@@ -318,7 +318,7 @@ static int negotiate(struct vu_client *c, bool want_twin)
 }
 
 static int vuc_negotiated(struct uvfio_backend *be, uint16_t *major,
-			 uint16_t *minor, struct uvfio_caps *caps)
+			  uint16_t *minor, struct uvfio_caps *caps)
 {
 	struct vu_client *c = to_vu(be);
 
@@ -347,8 +347,10 @@ static int vuc_dispatch(struct uvfio_backend *be)
 
 	if (c->thread_on)
 		return 0;
-	if (c->twin >= 0)
-		return vuc_twin_drain(c) < 0 ? atomic_load(&c->twin_err) : 0;
+	if (c->twin >= 0) {
+		r = vuc_twin_drain(c);
+		return r < 0 ? r : 0;
+	}
 
 	/* Requests come between replies on the main socket. */
 	pthread_mutex_lock(&c->req_lock);

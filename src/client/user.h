@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The vfio-user backend's private state, shared by user.c (connection,
- * requests we send) and user_dma.c (requests the server sends us: DMA to
- * windows mapped without an fd).
+ * framing of request and reply), user_cmd.c (the commands) and
+ * user_dma.c (requests the server sends us: DMA to windows mapped
+ * without an fd).
  */
 #ifndef UVFIO_CLIENT_USER_H
 #define UVFIO_CLIENT_USER_H
@@ -81,44 +82,44 @@ static inline struct vu_client *to_vu(struct uvfio_backend *be)
 
 /* user.c: requests on the main socket, with req_lock held */
 int vuc_send_request(struct vu_client *c, uint16_t cmd, uint32_t flags,
-		 const struct iovec *iov, unsigned niov, const int *fds,
-		 unsigned nfds, uint16_t *id);
+		     const struct iovec *iov, unsigned niov, const int *fds,
+		     unsigned nfds, uint16_t *id);
 /*
  * Send a request and wait for its reply, left in c->rx for the caller to
  * check and release; an error reply becomes its -errno.
  */
 int vuc_call(struct vu_client *c, uint16_t cmd, const struct iovec *iov,
-	    unsigned niov, const int *fds, unsigned nfds);
+	     unsigned niov, const int *fds, unsigned nfds);
 /* Same, taking req_lock, for a reply that carries nothing we use. */
 int vuc_call_simple(struct vu_client *c, uint16_t cmd, const void *req,
-		   size_t len, const int *fds, unsigned nfds);
+		    size_t len, const int *fds, unsigned nfds);
 /* Log a malformed reply; returns -EPROTO. */
 int vuc_proto_error(struct vu_client *c, const char *what);
 
 /* user_cmd.c: the backend ops that are one command each */
 int vuc_get_info(struct uvfio_backend *be, struct uvfio_device_info *info);
 int vuc_irq_info(struct uvfio_backend *be, unsigned index,
-		struct uvfio_irq_info *info);
+		 struct uvfio_irq_info *info);
 int vuc_region_info(struct uvfio_backend *be, unsigned index,
-		   struct uvfio_region_info *info);
+		    struct uvfio_region_info *info);
 int vuc_region_fd(struct uvfio_backend *be, unsigned index);
 ssize_t vuc_region_read(struct uvfio_backend *be, unsigned index,
-		       uint64_t offset, void *buf, size_t len);
+			uint64_t offset, void *buf, size_t len);
 ssize_t vuc_region_write(struct uvfio_backend *be, unsigned index,
-			uint64_t offset, const void *buf, size_t len,
-			bool posted);
+			 uint64_t offset, const void *buf, size_t len,
+			 bool posted);
 int vuc_region_sync(struct uvfio_backend *be);
 int vuc_irq_set(struct uvfio_backend *be, unsigned index, uint32_t flags,
-	       uint32_t start, uint32_t count, const void *data);
+		uint32_t start, uint32_t count, const void *data);
 int vuc_dma_map(struct uvfio_backend *be, void *vaddr, size_t size,
-	       uint64_t iova, uint32_t flags, int fd, uint64_t fd_offset);
+		uint64_t iova, uint32_t flags, int fd, uint64_t fd_offset);
 int vuc_dma_unmap(struct uvfio_backend *be, uint64_t iova, uint64_t size);
 int vuc_dma_unmap_all(struct uvfio_backend *be);
 int vuc_reset(struct uvfio_backend *be);
 
 /* user_dma.c */
 int vuc_win_add(struct vu_client *c, void *vaddr, uint64_t size,
-	       uint64_t iova, uint32_t flags);
+		uint64_t iova, uint32_t flags);
 void vuc_win_del(struct vu_client *c, uint64_t iova, uint64_t size);
 void vuc_win_clear(struct vu_client *c);
 void vuc_win_fini(struct vu_client *c);

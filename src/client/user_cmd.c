@@ -39,7 +39,7 @@ static int take_fixed_reply(struct vu_client *c, void *rep, size_t len,
 int vuc_get_info(struct uvfio_backend *be, struct uvfio_device_info *info)
 {
 	struct vu_client *c = to_vu(be);
-	struct vu_device_info req = { .argsz = sizeof(req) }, rep;
+	struct vu_device_info req = { .argsz = sizeof(req) }, rep = { 0 };
 	struct iovec iov = { &req, sizeof(req) };
 
 	pthread_mutex_lock(&c->req_lock);
@@ -61,13 +61,15 @@ int vuc_irq_info(struct uvfio_backend *be, unsigned index,
 		 struct uvfio_irq_info *info)
 {
 	struct vu_client *c = to_vu(be);
-	struct vu_irq_info req = { .argsz = sizeof(req), .index = index }, rep;
+	struct vu_irq_info req = { .argsz = sizeof(req), .index = index };
+	struct vu_irq_info rep = { 0 };
 	struct iovec iov = { &req, sizeof(req) };
 
 	pthread_mutex_lock(&c->req_lock);
 	int r = vuc_call(c, VU_CMD_DEVICE_GET_IRQ_INFO, &iov, 1, NULL, 0);
 	if (!r)
-		r = take_fixed_reply(c, &rep, sizeof(rep), "DEVICE_GET_IRQ_INFO");
+		r = take_fixed_reply(c, &rep, sizeof(rep),
+				     "DEVICE_GET_IRQ_INFO");
 	pthread_mutex_unlock(&c->req_lock);
 	if (r < 0)
 		return r;
@@ -163,7 +165,7 @@ static int parse_region_info(struct vu_client *c, unsigned index,
 }
 
 int vuc_region_info(struct uvfio_backend *be, unsigned index,
-			  struct uvfio_region_info *info)
+		    struct uvfio_region_info *info)
 {
 	struct vu_client *c = to_vu(be);
 	uint32_t argsz = VU_REGION_INFO_ARGSZ;
@@ -174,7 +176,8 @@ int vuc_region_info(struct uvfio_backend *be, unsigned index,
 		struct vu_region_info req = { .argsz = argsz, .index = index };
 		struct iovec iov = { &req, sizeof(req) };
 
-		r = vuc_call(c, VU_CMD_DEVICE_GET_REGION_INFO, &iov, 1, NULL, 0);
+		r = vuc_call(c, VU_CMD_DEVICE_GET_REGION_INFO, &iov, 1,
+			     NULL, 0);
 		if (r < 0)
 			break;
 		r = parse_region_info(c, index, argsz, info);
@@ -224,7 +227,7 @@ static int check_rw_reply(struct vu_client *c, const struct vu_region_rw *req,
 }
 
 ssize_t vuc_region_read(struct uvfio_backend *be, unsigned index,
-			      uint64_t offset, void *buf, size_t len)
+			uint64_t offset, void *buf, size_t len)
 {
 	struct vu_client *c = to_vu(be);
 	/* The reply carries the data: both sides' limits apply. */
@@ -260,8 +263,8 @@ ssize_t vuc_region_read(struct uvfio_backend *be, unsigned index,
 }
 
 ssize_t vuc_region_write(struct uvfio_backend *be, unsigned index,
-			       uint64_t offset, const void *buf, size_t len,
-			       bool posted)
+			 uint64_t offset, const void *buf, size_t len,
+			 bool posted)
 {
 	struct vu_client *c = to_vu(be);
 	uint32_t chunk = c->srv.max_data_xfer_size;
@@ -281,8 +284,9 @@ ssize_t vuc_region_write(struct uvfio_backend *be, unsigned index,
 		};
 
 		if (posted) {
-			r = vuc_send_request(c, VU_CMD_REGION_WRITE, VU_F_NO_REPLY,
-					 iov, 2, NULL, 0, NULL);
+			r = vuc_send_request(c, VU_CMD_REGION_WRITE,
+					     VU_F_NO_REPLY, iov, 2, NULL, 0,
+					     NULL);
 			if (!r)
 				atomic_store(&c->posted, true);
 		} else {
@@ -359,7 +363,8 @@ static int irq_set_eventfds(struct vu_client *c, unsigned index,
 			    const int *fds)
 {
 	if (!count)
-		return send_irq_set(c, index, flags, start, 0, NULL, 0, NULL, 0);
+		return send_irq_set(c, index, flags, start, 0, NULL, 0, NULL,
+				    0);
 
 	for (uint32_t i = 0, j; i < count; i = j) {
 		bool bind = fds[i] >= 0;
@@ -379,8 +384,8 @@ static int irq_set_eventfds(struct vu_client *c, unsigned index,
 }
 
 int vuc_irq_set(struct uvfio_backend *be, unsigned index,
-		      uint32_t flags, uint32_t start, uint32_t count,
-		      const void *data)
+		uint32_t flags, uint32_t start, uint32_t count,
+		const void *data)
 {
 	struct vu_client *c = to_vu(be);
 	int r;
@@ -410,7 +415,7 @@ int vuc_irq_set(struct uvfio_backend *be, unsigned index,
 /* ---- DMA ------------------------------------------------------------ */
 
 int vuc_dma_map(struct uvfio_backend *be, void *vaddr, size_t size,
-		      uint64_t iova, uint32_t flags, int fd, uint64_t fd_offset)
+		uint64_t iova, uint32_t flags, int fd, uint64_t fd_offset)
 {
 	struct vu_client *c = to_vu(be);
 
@@ -443,7 +448,7 @@ static int dma_unmap(struct vu_client *c, uint32_t flags, uint64_t iova,
 		.flags = flags,
 		.addr = iova,
 		.size = size,
-	}, rep;
+	}, rep = { 0 };
 	struct iovec iov = { &req, sizeof(req) };
 
 	pthread_mutex_lock(&c->req_lock);
@@ -465,7 +470,7 @@ static int dma_unmap(struct vu_client *c, uint32_t flags, uint64_t iova,
  * into freed memory.
  */
 int vuc_dma_unmap(struct uvfio_backend *be, uint64_t iova,
-			uint64_t size)
+		  uint64_t size)
 {
 	struct vu_client *c = to_vu(be);
 	int r = dma_unmap(c, 0, iova, size);
@@ -487,5 +492,6 @@ int vuc_dma_unmap_all(struct uvfio_backend *be)
 
 int vuc_reset(struct uvfio_backend *be)
 {
-	return vuc_call_simple(to_vu(be), VU_CMD_DEVICE_RESET, NULL, 0, NULL, 0);
+	return vuc_call_simple(to_vu(be), VU_CMD_DEVICE_RESET, NULL, 0, NULL,
+			       0);
 }

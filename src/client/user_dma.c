@@ -40,13 +40,13 @@ static unsigned win_lower_bound(const struct vu_client *c, uint64_t iova)
 }
 
 int vuc_win_add(struct vu_client *c, void *vaddr, uint64_t size,
-	       uint64_t iova, uint32_t flags)
+		uint64_t iova, uint32_t flags)
 {
 	int r = 0;
 
 	pthread_mutex_lock(&c->dma_lock);
 	unsigned pos = win_lower_bound(c, iova);
-	/* Overlaps would make a lookup ambiguous; the server refuses them too. */
+	/* Overlaps make lookups ambiguous; the server refuses them too. */
 	if (pos < c->nwin && c->win[pos].iova <= iova + (size - 1)) {
 		r = -EEXIST;
 		goto out;
@@ -249,7 +249,8 @@ int vuc_serve_one(struct vu_client *c, int sock, struct vu_rx *rx)
 	default:
 		ulog_printf(&c->log, LOG_WARNING,
 			    "vfio-user: server sent unsupported request %u (%s)",
-			    rx->hdr.command, uvfio_command_name(rx->hdr.command));
+			    rx->hdr.command,
+			    uvfio_command_name(rx->hdr.command));
 		return reply_error(c, sock, &rx->hdr, -ENOSYS);
 	}
 }

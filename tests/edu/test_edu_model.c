@@ -1,0 +1,238 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* edu register semantics, against the model in-process. */
+#include <errno.h>
+#include <linux/pci_regs.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "device/dev.h"
+#include "devices/edu/edu.h"
+#include "devices/models.h"
+
+struct fixture {
+	struct uvfio_dev *dev;
+	void *state;
+	int memfd;
+	uint8_t *ram;       /* guest memory: 1 MiB at IOVA 0x100000 */
+};
+
+#define RAM_IOVA 0x100000ull
+#define RAM_SIZE (1u << 20)
+
+static int setup(void **st)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	f->dev = edu_create(&f->state, 0);
+	assert_non_null(f->dev);
+	assert_int_equal(dev_seal(f->dev), 0);
+	struct dev_transport tp = { 0 };
+	dev_attach(f->dev, &tp);
+	f->memfd = memfd_create("ram", MFD_CLOEXEC);
+	assert_true(f->memfd >= 0);
+	assert_int_equal(ftruncate(f->memfd, RAM_SIZE), 0);
+	f->ram = mmap(NULL, RAM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, f->memfd, 0);
+	assert_true(f->ram != MAP_FAILED);
+	int fd = dup(f->memfd);
+	assert_int_equal(dev_dma_map(f->dev, 3, 0, RAM_IOVA, RAM_SIZE, &fd), 0);
+	*st = f;
+	return 0;
+}
+
+static int teardown(void **st)
+{
+	struct fixture *f = *st;
+	munmap(f->ram, RAM_SIZE);
+	close(f->memfd);
+	uvfio_model_edu.destroy(f->state);
+	free(f);
+	return 0;
+}
+
+
+static uint64_t rd(struct fixture *f, uint64_t off, size_t n)
+{
+	uint8_t b[8] = { 0 };
+	assert_int_equal(dev_region_access(f->dev, 0, off, b, n, false), (ssize_t)n);
+	uint64_t v = 0;
+	for (size_t i = 0; i < n; i++)
+		v |= (uint64_t)b[i] << (8 * i);
+	return v;
+}
+
+static void wr(struct fixture *f, uint64_t off, uint64_t v, size_t n)
+{
+	uint8_t b[8];
+	for (size_t i = 0; i < n; i++)
+		b[i] = (uint8_t)(v >> (8 * i));
+	assert_int_equal(dev_region_access(f->dev, 0, off, b, n, true), (ssize_t)n);
+}
+
+static void settle(struct fixture *f)
+{
+	for (int i = 0; i < 100 && dev_timers_next(f->dev) >= 0; i++) {
+		struct timespec ts = { 0, 100000 };
+		nanosleep(&ts, NULL);
+		dev_timers_run(f->dev);
+	}
+}
+
+static void set_bus_master(struct fixture *f, bool on)
+{
+	uint16_t c = on ? PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER : PCI_COMMAND_MEMORY;
+	assert_int_equal(dev_region_access(f->dev, VFIO_PCI_CONFIG_REGION_INDEX,
+					   PCI_COMMAND, &c, 2, true), 2);
+}
+
+static void test_identification(void **st)
+{
+	struct fixture *f = *st;
+	assert_int_equal(rd(f, EDU_REG_ID, 4), EDU_ID);
+	/* Only 4-byte accesses below 0x80: others read all ones. */
+	assert_int_equal(rd(f, EDU_REG_ID, 2), 0xffff);
+	assert_int_equal(rd(f, EDU_REG_ID, 1), 0xff);
+	/* Unknown registers read all ones. */
+	assert_int_equal(rd(f, 0x40, 4), 0xffffffffu);
+	uint8_t cfg[16];
+	assert_int_equal(uvfio_dev_config_read(f->dev, 0, cfg, 16), 0);
+	const uint8_t want[16] = { 0x34, 0x12, 0xe8, 0x11, 0, 0, 0x10, 0,
+				   0x10, 0, 0xff, 0, 0, 0, 0, 0 };
+	assert_memory_equal(cfg, want, 16);
+}
+
+static void test_liveness(void **st)
+{
+	struct fixture *f = *st;
+	wr(f, EDU_REG_LIVENESS, 0x0f0f0f0f, 4);
+	assert_int_equal(rd(f, EDU_REG_LIVENESS, 4), 0xf0f0f0f0u);
+	/* A 2-byte write is ignored. */
+	wr(f, EDU_REG_LIVENESS, 0, 2);
+	assert_int_equal(rd(f, EDU_REG_LIVENESS, 4), 0xf0f0f0f0u);
+}
+
+static void test_factorial_async(void **st)
+{
+	struct fixture *f = *st;
+	wr(f, EDU_REG_FACT, 10, 4);
+	/* Computing until the device gets to run, not inside the write. */
+	assert_int_equal(rd(f, EDU_REG_STATUS, 4) & EDU_STATUS_COMPUTING, 1);
+	/* Writes while computing are ignored. */
+	wr(f, EDU_REG_FACT, 3, 4);
+	settle(f);
+	assert_int_equal(rd(f, EDU_REG_STATUS, 4) & EDU_STATUS_COMPUTING, 0);
+	assert_int_equal(rd(f, EDU_REG_FACT, 4), 3628800);
+	/* No interrupt unless asked for. */
+	assert_int_equal(rd(f, EDU_REG_IRQ_STATUS, 4), 0);
+	wr(f, EDU_REG_STATUS, EDU_STATUS_IRQFACT, 4);
+	wr(f, EDU_REG_FACT, 5, 4);
+	settle(f);
+	assert_int_equal(rd(f, EDU_REG_FACT, 4), 120);
+	assert_int_equal(rd(f, EDU_REG_IRQ_STATUS, 4), EDU_IRQ_FACT);
+	/* 13! wraps at 32 bits like the real device. */
+	wr(f, EDU_REG_FACT, 13, 4);
+	settle(f);
+	assert_int_equal(rd(f, EDU_REG_FACT, 4), (uint32_t)6227020800ull);
+}
+
+static void test_irq_raise_ack(void **st)
+{
+	struct fixture *f = *st;
+	wr(f, EDU_REG_IRQ_RAISE, 0x5, 4);
+	wr(f, EDU_REG_IRQ_RAISE, 0x30, 4);
+	assert_int_equal(rd(f, EDU_REG_IRQ_STATUS, 4), 0x35);
+	wr(f, EDU_REG_IRQ_ACK, 0x14, 4);
+	assert_int_equal(rd(f, EDU_REG_IRQ_STATUS, 4), 0x21);
+	/* Status 0x24 is read-only. */
+	wr(f, EDU_REG_IRQ_STATUS, 0, 4);
+	assert_int_equal(rd(f, EDU_REG_IRQ_STATUS, 4), 0x21);
+}
+
+static void test_dma_round_trip(void **st)
+{
+	struct fixture *f = *st;
+	set_bus_master(f, true);
+	for (unsigned i = 0; i < 4096; i++)
+		f->ram[i] = (uint8_t)(i ^ 0x5a);
+	wr(f, EDU_REG_DMA_SRC, RAM_IOVA, 8);
+	wr(f, EDU_REG_DMA_DST, EDU_DMA_START, 8);
+	wr(f, EDU_REG_DMA_CNT, 4096, 8);
+	wr(f, EDU_REG_DMA_CMD, EDU_DMA_RUN | EDU_DMA_IRQ, 8);
+	assert_int_equal(rd(f, EDU_REG_DMA_CMD, 8) & EDU_DMA_RUN, EDU_DMA_RUN);
+	/* Registers are frozen while the transfer runs. */
+	wr(f, EDU_REG_DMA_CNT, 1, 8);
+	assert_int_equal(rd(f, EDU_REG_DMA_CNT, 8), 4096);
+	settle(f);
+	assert_int_equal(rd(f, EDU_REG_DMA_CMD, 8) & EDU_DMA_RUN, 0);
+	assert_int_equal(rd(f, EDU_REG_IRQ_STATUS, 4) & EDU_IRQ_DMA, EDU_IRQ_DMA);
+	/* Back out to another place, through an address above 28 bits that
+	 * the mask folds onto the window. */
+	wr(f, EDU_REG_DMA_SRC, EDU_DMA_START, 8);
+	wr(f, EDU_REG_DMA_DST, (1ull << 28) | (RAM_IOVA + 0x10000), 8);
+	wr(f, EDU_REG_DMA_CMD, EDU_DMA_RUN | EDU_DMA_DIR_TO_RAM, 8);
+	settle(f);
+	assert_memory_equal(f->ram, f->ram + 0x10000, 4096);
+}
+
+static void test_dma_needs_bus_master_and_range(void **st)
+{
+	struct fixture *f = *st;
+	set_bus_master(f, false);
+	memset(f->ram + 0x20000, 0xee, 64);
+	wr(f, EDU_REG_DMA_SRC, EDU_DMA_START, 8);
+	wr(f, EDU_REG_DMA_DST, RAM_IOVA + 0x20000, 8);
+	wr(f, EDU_REG_DMA_CNT, 64, 8);
+	wr(f, EDU_REG_DMA_CMD, EDU_DMA_RUN | EDU_DMA_DIR_TO_RAM, 8);
+	settle(f);
+	assert_int_equal(f->ram[0x20000], 0xee);   /* dropped */
+	set_bus_master(f, true);
+	/* Outside the 4 KiB device buffer: nothing moves. */
+	wr(f, EDU_REG_DMA_SRC, EDU_DMA_START + 4090, 8);
+	wr(f, EDU_REG_DMA_CMD, EDU_DMA_RUN | EDU_DMA_DIR_TO_RAM, 8);
+	settle(f);
+	assert_int_equal(f->ram[0x20000], 0xee);
+	assert_int_equal(rd(f, EDU_REG_DMA_CMD, 8) & EDU_DMA_RUN, 0);
+}
+
+static void test_reset(void **st)
+{
+	struct fixture *f = *st;
+	wr(f, EDU_REG_LIVENESS, 1, 4);
+	wr(f, EDU_REG_STATUS, EDU_STATUS_IRQFACT, 4);
+	wr(f, EDU_REG_IRQ_RAISE, 7, 4);
+	wr(f, EDU_REG_DMA_SRC, 0x1234, 8);
+	wr(f, EDU_REG_FACT, 6, 4);
+	assert_int_equal(dev_reset(f->dev), 0);
+	settle(f);
+	assert_int_equal(rd(f, EDU_REG_LIVENESS, 4), 0);
+	assert_int_equal(rd(f, EDU_REG_STATUS, 4), 0);
+	assert_int_equal(rd(f, EDU_REG_IRQ_STATUS, 4), 0);
+	assert_int_equal(rd(f, EDU_REG_DMA_SRC, 8), 0);
+	assert_int_equal(rd(f, EDU_REG_FACT, 4), 0);
+	assert_int_equal(rd(f, EDU_REG_ID, 4), EDU_ID);
+	uint16_t cmd = 0xffff;
+	uvfio_dev_config_read(f->dev, PCI_COMMAND, &cmd, 2);
+	assert_int_equal(cmd, 0);
+	/* DMA windows survive a reset. */
+	assert_int_equal(uvfio_dev_dma_count(f->dev), 1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_identification, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_liveness, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_factorial_async, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_irq_raise_ack, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dma_round_trip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dma_needs_bus_master_and_range,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reset, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

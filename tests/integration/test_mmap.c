@@ -1,0 +1,306 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Region mmap: BAR2 mapped whole and shared with the device's memory,
+ * BAR4 mapped sparse (areas accessible, holes reserved and inaccessible,
+ * accesses to holes going through messages).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include <uvfio/client.h>
+#include "devices/models.h"
+#include "testutil.h"
+
+#define BAR0 VFIO_PCI_BAR0_REGION_INDEX
+#define BAR2 VFIO_PCI_BAR2_REGION_INDEX
+#define BAR4 VFIO_PCI_BAR4_REGION_INDEX
+
+static struct served g_srv;
+
+static void log_stderr(void *opaque, int prio, const char *msg)
+{
+	(void)opaque;
+	fprintf(stderr, "  [client %d] %s\n", prio, msg);
+}
+
+static struct uvfio_device *open_dev(void)
+{
+	struct uvfio_open_opts o = { 0 };
+	if (getenv("UVFIO_TEST_LOG")) {
+		o.log = log_stderr;
+		o.log_level = 7;
+	}
+	struct uvfio_device *d = NULL;
+	assert_int_equal(uvfio_device_open(g_srv.path, &o, &d), 0);
+	assert_non_null(d);
+	return d;
+}
+
+static int group_setup(void **state)
+{
+	(void)state;
+	return served_start(&g_srv, "testdev", NULL);
+}
+
+static int group_teardown(void **state)
+{
+	(void)state;
+	int st = served_stop(&g_srv);
+	if (st != 0)
+		fprintf(stderr, "uvfio-serve exited with status %d\n", st);
+	return st == 0 ? 0 : -1;
+}
+
+static void fill_pattern(uint8_t *p, size_t len, uint8_t seed)
+{
+	for (size_t i = 0; i < len; i++)
+		p[i] = (uint8_t)((i * 31) ^ (i >> 9) ^ seed);
+}
+
+/* The permission string ("rw-s", "---p") of the mapping holding @addr. */
+static void perms_of(const void *addr, char perms[5])
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	assert_non_null(f);
+	char line[512];
+	uintptr_t a = (uintptr_t)addr;
+	strcpy(perms, "none");
+	while (fgets(line, sizeof(line), f)) {
+		uintptr_t lo, hi;
+		char p[5];
+		if (sscanf(line, "%" SCNxPTR "-%" SCNxPTR " %4s", &lo, &hi, p) != 3)
+			continue;
+		if (a >= lo && a < hi) {
+			memcpy(perms, p, 5);
+			break;
+		}
+	}
+	fclose(f);
+}
+
+static void bar2_mapping_shares_device_memory(void **state)
+{
+	(void)state;
+	struct uvfio_device *d = open_dev();
+	const size_t len = 256 * 1024;
+	const uint64_t off = 16u << 20;
+	uint8_t *w = malloc(len), *r = malloc(len);
+	assert_non_null(w);
+	assert_non_null(r);
+
+	/* Written through messages first, seen through the mapping. */
+	fill_pattern(w, len, 1);
+	assert_int_equal(uvfio_region_write(d, BAR2, off, w, len), (ssize_t)len);
+	void *addr = NULL;
+	assert_int_equal(uvfio_region_mmap(d, BAR2, &addr), 0);
+	assert_non_null(addr);
+	uint8_t *m = addr;
+	assert_memory_equal(m + off, w, len);
+
+	/* Written through the mapping, seen by messages after munmap. */
+	fill_pattern(w, len, 2);
+	memcpy(m + off, w, len);
+	memcpy(m + TESTDEV_BAR2_SIZE - 4096, w, 4096);
+	/* Reads through the API while mapped agree with the memory. */
+	assert_int_equal(uvfio_region_read(d, BAR2, off, r, len), (ssize_t)len);
+	assert_memory_equal(r, w, len);
+	assert_int_equal(uvfio_region_munmap(d, BAR2), 0);
+
+	memset(r, 0, len);
+	assert_int_equal(uvfio_region_read(d, BAR2, off, r, len), (ssize_t)len);
+	assert_memory_equal(r, w, len);
+	assert_int_equal(uvfio_region_read(d, BAR2, TESTDEV_BAR2_SIZE - 4096, r,
+					   4096), 4096);
+	assert_memory_equal(r, w, 4096);
+	/* Unmapping twice is an error, not a crash. */
+	assert_true(uvfio_region_munmap(d, BAR2) < 0);
+	free(w);
+	free(r);
+	uvfio_device_close(d);
+}
+
+static void bar2_mapping_seen_by_next_client(void **state)
+{
+	(void)state;
+	struct uvfio_device *d = open_dev();
+	void *addr = NULL;
+	assert_int_equal(uvfio_region_mmap(d, BAR2, &addr), 0);
+	uint32_t v = 0xfacefeed;
+	memcpy((uint8_t *)addr + 12345 * 4, &v, 4);
+	/* Mapping again gives the same address. */
+	void *again = NULL;
+	assert_int_equal(uvfio_region_mmap(d, BAR2, &again), 0);
+	assert_ptr_equal(addr, again);
+	/* Closed without munmap: close releases the mapping. */
+	uvfio_device_close(d);
+
+	d = open_dev();
+	uint32_t r = 0;
+	assert_int_equal(uvfio_region_read32(d, BAR2, 12345 * 4, &r), 0);
+	assert_int_equal(r, 0xfacefeed);
+	uvfio_device_close(d);
+}
+
+static void posted_write_visible_through_mapping(void **state)
+{
+	(void)state;
+	struct uvfio_device *d = open_dev();
+	/* Posted through a message while unmapped... */
+	uint32_t v = 0x600dcafe;
+	assert_int_equal(uvfio_region_write_posted(d, BAR2, 0x2000, &v, 4), 0);
+	/* ...then read through the mapping: ordered behind the write. */
+	void *addr = NULL;
+	assert_int_equal(uvfio_region_mmap(d, BAR2, &addr), 0);
+	uint32_t r = 0;
+	assert_int_equal(uvfio_region_read32(d, BAR2, 0x2000, &r), 0);
+	assert_int_equal(r, 0x600dcafe);
+	assert_int_equal(uvfio_region_munmap(d, BAR2), 0);
+	uvfio_device_close(d);
+}
+
+static void bar4_sparse_mapping(void **state)
+{
+	(void)state;
+	struct uvfio_device *d = open_dev();
+	uint8_t buf[0x2000], r[0x2000];
+
+	/* Holes get data through messages before anything is mapped. */
+	fill_pattern(buf, 0x1000, 3);
+	assert_int_equal(uvfio_region_write(d, BAR4, 0x0, buf, 0x1000), 0x1000);
+	fill_pattern(buf, 0x1000, 4);
+	assert_int_equal(uvfio_region_write(d, BAR4, 0x4000, buf, 0x1000), 0x1000);
+
+	void *addr = NULL;
+	assert_int_equal(uvfio_region_mmap(d, BAR4, &addr), 0);
+	uint8_t *m = addr;
+	char p[5];
+	/* Areas are mapped read/write, holes reserved with no access. */
+	perms_of(m + 0x1000, p);
+	assert_string_equal(p, "rw-s");
+	perms_of(m + 0x8000, p);
+	assert_string_equal(p, "rw-s");
+	perms_of(m + 0xf000, p);
+	assert_string_equal(p, "rw-s");
+	perms_of(m + 0x0, p);
+	assert_int_equal(p[0], '-');
+	assert_int_equal(p[1], '-');
+	perms_of(m + 0x4000, p);
+	assert_int_equal(p[0], '-');
+	assert_int_equal(p[1], '-');
+	perms_of(m + 0x2000, p);
+	assert_int_equal(p[0], '-');
+
+	/* Write both areas through the mapping. */
+	fill_pattern(buf, 0x1000, 5);
+	memcpy(m + 0x1000, buf, 0x1000);
+	fill_pattern(buf, 0x2000, 6);
+	memcpy(m + 0xe000, buf, 0x2000);
+
+	/* Hole offsets through the API: messages, correct data. */
+	fill_pattern(buf, 0x1000, 3);
+	assert_int_equal(uvfio_region_read(d, BAR4, 0x0, r, 0x1000), 0x1000);
+	assert_memory_equal(r, buf, 0x1000);
+	fill_pattern(buf, 0x1000, 4);
+	assert_int_equal(uvfio_region_read(d, BAR4, 0x4000, r, 0x1000), 0x1000);
+	assert_memory_equal(r, buf, 0x1000);
+	assert_int_equal(uvfio_region_write32(d, BAR4, 0x7ffc, 0x12345678), 0);
+	uint32_t v = 0;
+	assert_int_equal(uvfio_region_read32(d, BAR4, 0x7ffc, &v), 0);
+	assert_int_equal(v, 0x12345678);
+
+	/* An access straddling hole and area gets both halves right. */
+	uint8_t straddle[0x20];
+	assert_int_equal(uvfio_region_read(d, BAR4, 0x7ff0, straddle, 0x20), 0x20);
+	assert_int_equal(straddle[0xc], 0x78);
+	assert_int_equal(straddle[0xf], 0x12);
+	assert_memory_equal(straddle + 0x10, m + 0x8000, 0x10);
+	fill_pattern(buf, 0x1000, 5);
+	assert_int_equal(uvfio_region_read(d, BAR4, 0x1ff0, straddle, 0x20), 0x20);
+	assert_memory_equal(straddle, buf + 0xff0, 0x10);
+
+	/* Area offsets through the API agree with the mapping. */
+	assert_int_equal(uvfio_region_read(d, BAR4, 0x1000, r, 0x1000), 0x1000);
+	assert_memory_equal(r, m + 0x1000, 0x1000);
+	assert_int_equal(uvfio_region_write32(d, BAR4, 0x8004, 0xa5a5a5a5), 0);
+	memcpy(&v, m + 0x8004, 4);
+	assert_int_equal(v, 0xa5a5a5a5);
+
+	assert_int_equal(uvfio_region_munmap(d, BAR4), 0);
+
+	/* After munmap every offset goes through messages: same data. */
+	fill_pattern(buf, 0x1000, 5);
+	assert_int_equal(uvfio_region_read(d, BAR4, 0x1000, r, 0x1000), 0x1000);
+	assert_memory_equal(r, buf, 0x1000);
+	fill_pattern(buf, 0x2000, 6);
+	assert_int_equal(uvfio_region_read(d, BAR4, 0xe000, r, 0x2000), 0x2000);
+	assert_memory_equal(r, buf, 0x2000);
+	assert_int_equal(uvfio_region_read32(d, BAR4, 0x8004, &v), 0);
+	assert_int_equal(v, 0xa5a5a5a5);
+	uvfio_device_close(d);
+}
+
+static void mmap_refused_where_not_mappable(void **state)
+{
+	(void)state;
+	struct uvfio_device *d = open_dev();
+	void *addr = (void *)&addr;
+	assert_int_equal(uvfio_region_mmap(d, BAR0, &addr), -ENOTSUP);
+	assert_int_equal(uvfio_region_mmap(d, VFIO_PCI_ROM_REGION_INDEX, &addr),
+			 -ENOTSUP);
+	assert_int_equal(uvfio_region_mmap(d, VFIO_PCI_CONFIG_REGION_INDEX, &addr),
+			 -ENOTSUP);
+	assert_int_equal(uvfio_region_mmap(d, 9, &addr), -ENOTSUP);
+	assert_true(uvfio_region_mmap(d, VFIO_PCI_BAR1_REGION_INDEX, &addr) < 0);
+	assert_true(uvfio_region_mmap(d, 10, &addr) < 0);
+	assert_true(uvfio_region_munmap(d, BAR0) < 0);
+	assert_int_equal(uvfio_region_mmap(d, BAR2, NULL), -EINVAL);
+	uint32_t id = 0;
+	assert_int_equal(uvfio_region_read32(d, BAR0, TESTDEV_REG_ID, &id), 0);
+	assert_int_equal(id, TESTDEV_ID_VALUE);
+	uvfio_device_close(d);
+}
+
+static void map_unmap_cycles(void **state)
+{
+	(void)state;
+	struct uvfio_device *d = open_dev();
+	for (uint32_t i = 0; i < 50; i++) {
+		void *a2 = NULL, *a4 = NULL;
+		assert_int_equal(uvfio_region_mmap(d, BAR2, &a2), 0);
+		assert_int_equal(uvfio_region_mmap(d, BAR4, &a4), 0);
+		memcpy((uint8_t *)a2 + i * 4096, &i, 4);
+		memcpy((uint8_t *)a4 + 0x9000 + i * 4, &i, 4);
+		assert_int_equal(uvfio_region_munmap(d, BAR4), 0);
+		assert_int_equal(uvfio_region_munmap(d, BAR2), 0);
+	}
+	for (uint32_t i = 0; i < 50; i++) {
+		uint32_t v = ~0u;
+		assert_int_equal(uvfio_region_read32(d, BAR2, i * 4096, &v), 0);
+		assert_int_equal(v, i);
+		assert_int_equal(uvfio_region_read32(d, BAR4, 0x9000 + i * 4, &v), 0);
+		assert_int_equal(v, i);
+	}
+	uvfio_device_close(d);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(bar2_mapping_shares_device_memory),
+		cmocka_unit_test(bar2_mapping_seen_by_next_client),
+		cmocka_unit_test(posted_write_visible_through_mapping),
+		cmocka_unit_test(bar4_sparse_mapping),
+		cmocka_unit_test(mmap_refused_where_not_mappable),
+		cmocka_unit_test(map_unmap_cycles),
+	};
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
