@@ -18,6 +18,16 @@ echo "=== gcc build + tests"
 run_build build
 meson test -C build --num-processes "$jobs" --print-errorlogs
 
+echo "=== meson install + build a program against the installed library"
+inst=$(mktemp -d /tmp/uvfio-install.XXXXXX)
+DESTDIR=$inst meson install -C build --quiet
+pc=$(dirname "$(find "$inst" -name uvfio.pc)")
+PKG_CONFIG_SYSROOT_DIR=$inst PKG_CONFIG_PATH=$pc \
+	gcc -Wall -Werror -o "$inst/demo" examples/demo.c -I. \
+	$(PKG_CONFIG_SYSROOT_DIR=$inst PKG_CONFIG_PATH=$pc pkg-config --cflags --libs uvfio)
+test -x "$inst/demo" && echo "installed library: a client program builds and links"
+rm -rf "$inst"
+
 echo "=== clang build (warnings are errors)"
 CC=clang run_build build-clang
 

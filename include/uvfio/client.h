@@ -21,7 +21,9 @@ extern "C" {
 struct uvfio_device;
 
 struct uvfio_open_opts {
-	uvfio_log_fn log;              /* NULL: silent */
+	/* NULL: silent.  @log_opaque must stay valid until the device is
+	 * closed: the library logs for as long as the device is open. */
+	uvfio_log_fn log;
 	void *log_opaque;
 	int log_level;                 /* highest syslog level passed to log */
 	uint32_t max_data_xfer_size;   /* most data we accept in one message; 0: 1 MiB */

@@ -132,9 +132,15 @@ static int wait_io(struct vu_client *c, int64_t deadline)
 static int wait_reply(struct vu_client *c, uint16_t id, uint16_t cmd)
 {
 	int64_t deadline = c->timeout_ms < 0 ? -1 : now_ms() + c->timeout_ms;
+	/*
+	 * With no twin socket for us to serve meanwhile, sleep in recvmsg
+	 * itself (SO_RCVTIMEO bounds it): a poll() per reply saved.
+	 */
+	bool in_recv = c->recv_waits && (c->twin < 0 || c->thread_on);
 
 	for (;;) {
-		int r = vu_rx_step(&c->rx, c->sock, &c->lim);
+		int r = in_recv ? vu_rx_wait(&c->rx, c->sock, &c->lim) :
+				  vu_rx_step(&c->rx, c->sock, &c->lim);
 		if (r < 0)
 			return vuc_fail(c, r);
 		if (r > 0) {
@@ -184,14 +190,22 @@ int vuc_send_request(struct vu_client *c, uint16_t cmd, uint32_t flags,
  * caller to check and release.  An error reply is turned into its errno.
  * Called with req_lock held.
  */
-int vuc_call(struct vu_client *c, uint16_t cmd, const struct iovec *iov,
-	     unsigned niov, const int *fds, unsigned nfds)
+static int call(struct vu_client *c, uint16_t cmd, const struct iovec *iov,
+		unsigned niov, const int *fds, unsigned nfds,
+		struct vu_rx_sink *sink)
 {
 	uint16_t id = 0;
 	int r = vuc_send_request(c, cmd, 0, iov, niov, fds, nfds, &id);
 	if (r < 0)
 		return r;
+	if (sink) {
+		/* Only wait_reply() reads c->rx: set before it, it is in time. */
+		sink->msg_id = id;
+		sink->command = cmd;
+		c->rx.sink = sink;
+	}
 	r = wait_reply(c, id, cmd);
+	c->rx.sink = NULL;
 	if (r < 0)
 		return r;
 	if (c->rx.hdr.flags & VU_F_ERROR) {
@@ -201,6 +215,18 @@ int vuc_call(struct vu_client *c, uint16_t cmd, const struct iovec *iov,
 		return e == 0 || e > 4095 ? -EIO : -(int)e;
 	}
 	return 0;
+}
+
+int vuc_call(struct vu_client *c, uint16_t cmd, const struct iovec *iov,
+	     unsigned niov, const int *fds, unsigned nfds)
+{
+	return call(c, cmd, iov, niov, fds, nfds, NULL);
+}
+
+int vuc_call_sink(struct vu_client *c, uint16_t cmd, const struct iovec *iov,
+		  unsigned niov, struct vu_rx_sink *sink)
+{
+	return call(c, cmd, iov, niov, NULL, 0, sink);
 }
 
 /* A request whose reply carries nothing we use. */
@@ -488,6 +514,17 @@ int uvfio_user_open_fd(int fd, const struct uvfio_backend_conf *conf,
 		close_fd(&fd);
 		return -ENOMEM;
 	}
+	/* Replies are awaited inside recvmsg; each wait is bounded here. */
+	if (conf->timeout_ms >= 0) {
+		struct timeval tv = {
+			.tv_sec = conf->timeout_ms / 1000,
+			.tv_usec = (conf->timeout_ms % 1000) * 1000,
+		};
+		c->recv_waits = setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv,
+					   sizeof(tv)) == 0;
+	} else {
+		c->recv_waits = true;
+	}
 	r = negotiate(c, conf->twin_socket);
 	if (!r && c->twin >= 0 && conf->dma_thread)
 		r = vuc_thread_start(c);
@@ -525,6 +562,11 @@ int uvfio_user_open_path(const char *path,
 	}
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		int r = errno == EAGAIN ? -ETIMEDOUT : -errno;
+		/* Linux says ECONNREFUSED for a path that is no socket. */
+		struct stat st;
+		if (r == -ECONNREFUSED && stat(path, &st) == 0 &&
+		    !S_ISSOCK(st.st_mode))
+			r = -ENOTSOCK;
 		ulog_printf(&conf->log, LOG_DEBUG, "vfio-user: connect %s: %s",
 			    path, strerror(-r));
 		close_fd(&fd);

@@ -54,6 +54,7 @@ struct vu_client {
 	bool stale_valid[VU_STALE_IDS];
 	unsigned stale_pos;
 	int dead;                        /* sticky transport error, or 0 */
+	bool recv_waits;                 /* SO_RCVTIMEO bounds a blocking recv */
 	bool negotiating;                /* VERSION: nothing else is valid */
 	int *region_fds;                 /* [nregion_fds], -1 when none */
 	unsigned nregion_fds;
@@ -90,6 +91,13 @@ int vuc_send_request(struct vu_client *c, uint16_t cmd, uint32_t flags,
  */
 int vuc_call(struct vu_client *c, uint16_t cmd, const struct iovec *iov,
 	     unsigned niov, const int *fds, unsigned nfds);
+/*
+ * vuc_call() for a reply whose data @sink receives in place (its id and
+ * command are filled in); c->rx.sunk tells whether it did.  @sink may
+ * be NULL.
+ */
+int vuc_call_sink(struct vu_client *c, uint16_t cmd, const struct iovec *iov,
+		  unsigned niov, struct vu_rx_sink *sink);
 /* Same, taking req_lock, for a reply that carries nothing we use. */
 int vuc_call_simple(struct vu_client *c, uint16_t cmd, const void *req,
 		    size_t len, const int *fds, unsigned nfds);

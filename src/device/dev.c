@@ -362,6 +362,23 @@ ssize_t dev_region_access(struct uvfio_dev *dev, uint32_t index, uint64_t off,
 	return n;
 }
 
+void *dev_region_mem(struct uvfio_dev *dev, uint32_t index, uint64_t off,
+		     size_t count, bool write)
+{
+	struct dev_region *r = dev_region(dev, index);
+	if (!r || !r->present || !r->mem || !count ||
+	    !range_ok(off, count, r->size) ||
+	    index == VFIO_PCI_CONFIG_REGION_INDEX)
+		return NULL;
+	if (!(r->flags & (write ? VFIO_REGION_INFO_FLAG_WRITE :
+				  VFIO_REGION_INFO_FLAG_READ)))
+		return NULL;
+	/* The rule of dev_region_access(). */
+	if (!in_mmap_area(r, off, count) && r->ops)
+		return NULL;
+	return (uint8_t *)r->mem + off;
+}
+
 int uvfio_dev_config_read(struct uvfio_dev *dev, uint32_t offset, void *buf,
 			  size_t len)
 {
@@ -448,6 +465,8 @@ int64_t dev_timers_next(struct uvfio_dev *dev)
 
 void dev_timers_run(struct uvfio_dev *dev)
 {
+	if (!dev->ntimers)
+		return;     /* the usual case: no clock read per dispatch */
 	/* Callbacks may schedule more timers; run only those due now. */
 	uint64_t now = dev_now_ns();
 	for (;;) {

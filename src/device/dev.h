@@ -108,6 +108,13 @@ struct dev_region *dev_region(struct uvfio_dev *dev, uint32_t index);
 /* Access: returns @count or -errno. */
 ssize_t dev_region_access(struct uvfio_dev *dev, uint32_t index, uint64_t off,
 			  void *buf, size_t count, bool write);
+/*
+ * The region memory an access of @count bytes at @off goes to, when
+ * dev_region_access() would copy it to or from memory; NULL when it goes
+ * elsewhere (callbacks, config space) or is invalid.
+ */
+void *dev_region_mem(struct uvfio_dev *dev, uint32_t index, uint64_t off,
+		     size_t count, bool write);
 
 int dev_irq_info(struct uvfio_dev *dev, uint32_t index, uint32_t *flags,
 		 uint32_t *count);

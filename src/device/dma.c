@@ -86,9 +86,9 @@ int dev_dma_map(struct uvfio_dev *dev, uint32_t flags, uint64_t offset,
 				    (unsigned long long)size, strerror(e));
 			return -e;
 		}
+		/* The mapping keeps the memory; holding the fd would cap the
+		 * number of windows at the process's fd limit. */
 		w.map = p;
-		w.fd = *fd;
-		*fd = -1;
 	}
 	memmove(&dev->dma[pos + 1], &dev->dma[pos],
 		(dev->dma_count - pos) * sizeof(*dev->dma));

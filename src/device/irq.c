@@ -20,6 +20,9 @@ int dev_irq_info(struct uvfio_dev *dev, uint32_t index, uint32_t *flags,
 {
 	if (index >= DEV_NUM_IRQS)
 		return -EINVAL;
+	/* As vfio-pci: ERR exists only on PCI Express devices. */
+	if (index == VFIO_PCI_ERR_IRQ_INDEX && !dev->irqs[index].count)
+		return -EINVAL;
 	uint32_t f = VFIO_IRQ_INFO_EVENTFD;
 	if (index == VFIO_PCI_INTX_IRQ_INDEX)
 		f |= VFIO_IRQ_INFO_MASKABLE | VFIO_IRQ_INFO_AUTOMASKED;
@@ -135,9 +138,12 @@ static int set_trigger(struct uvfio_dev *dev, uint32_t dtype, uint32_t index,
 		disable_range(irq, 0, irq->count);
 		return 0;
 	}
+	/* Loopback: signal the eventfd as the kernel does, whatever the
+	 * mask state, and without masking (the device did not raise it). */
 	for (uint32_t i = 0; i < count; i++)
-		if (dtype == VFIO_IRQ_SET_DATA_NONE || data[i])
-			raise_vec(irq, index, start + i);
+		if ((dtype == VFIO_IRQ_SET_DATA_NONE || data[i]) &&
+		    irq->vec[start + i].trigger >= 0)
+			signal_fd(irq->vec[start + i].trigger);
 	return 0;
 }
 

@@ -284,6 +284,14 @@ static int handle_region_read(struct req *q)
 		return -EINVAL;
 	if (in->count > q->c->srv->opts.max_data_xfer_size)
 		return -E2BIG;
+	/* Memory is sent from where it lies, not copied into the reply first. */
+	const void *mem = dev_region_mem(q->dev, in->region, in->offset,
+					 in->count, false);
+	if (mem) {
+		struct vu_region_rw hdr = *in;
+		return conn_reply(q->c, q->hdr, &hdr, sizeof(hdr), mem,
+				  in->count, NULL, 0);
+	}
 	struct vu_region_rw *out = conn_tx(q->c, sizeof(*out) + in->count);
 	if (!out)
 		return -ENOMEM;

@@ -438,7 +438,16 @@ static void process_pending(struct conn *c)
 static void conn_readable(struct uvfio_server *srv)
 {
 	struct conn *c = srv->conn;
-	for (int budget = DISPATCH_BUDGET; budget > 0 && !c->dead; budget--) {
+	bool answered = false;
+	/*
+	 * After a reply, the client is waiting for it and has nothing more
+	 * queued: trying the socket again would only return EAGAIN, on the
+	 * critical path of the next request.  The epoll set is level
+	 * triggered, so anything that is queued is seen on the next round.
+	 * Posted writes (no reply) are read on in a batch.
+	 */
+	for (int budget = DISPATCH_BUDGET; budget > 0 && !c->dead && !answered;
+	     budget--) {
 		process_pending(c);
 		if (c->dead)
 			break;
@@ -459,6 +468,7 @@ static void conn_readable(struct uvfio_server *srv)
 			c->dead = true;
 			break;
 		}
+		answered = !(c->rx.hdr.flags & VU_F_NO_REPLY);
 		process(c, &c->rx);
 	}
 	if (c->dead)
@@ -481,6 +491,10 @@ static void rearm_timer(struct uvfio_server *srv)
 {
 	int64_t ns = dev_timers_next(srv->dev);
 	struct itimerspec its = { 0 };
+	/* Nearly always no timer, none armed: no syscall per message. */
+	if (ns < 0 && !srv->timer_armed)
+		return;
+	srv->timer_armed = ns >= 0;
 	if (ns >= 0) {
 		if (ns == 0)
 			ns = 1;
@@ -490,10 +504,11 @@ static void rearm_timer(struct uvfio_server *srv)
 	timerfd_settime(srv->timer_fd, 0, &its, NULL);
 }
 
-int uvfio_server_dispatch(struct uvfio_server *srv)
+/* Handle what is ready, waiting up to @timeout_ms (-1: until something is). */
+static int dispatch(struct uvfio_server *srv, int timeout_ms)
 {
 	struct epoll_event ev[8];
-	int n = epoll_wait(srv->epfd, ev, 8, 0);
+	int n = epoll_wait(srv->epfd, ev, 8, timeout_ms);
 	if (n < 0)
 		return errno == EINTR ? 0 : -errno;
 	for (int i = 0; i < n; i++) {
@@ -533,17 +548,19 @@ int uvfio_server_dispatch(struct uvfio_server *srv)
 	return 0;
 }
 
+int uvfio_server_dispatch(struct uvfio_server *srv)
+{
+	return dispatch(srv, 0);
+}
+
 int uvfio_server_run(struct uvfio_server *srv)
 {
 	rearm_timer(srv);
 	while (!srv->stopping) {
 		if (srv->listen_fd < 0 && !srv->conn)
 			return 0;  /* served the one adopted client */
-		struct pollfd p = { .fd = srv->epfd, .events = POLLIN };
-		int r = poll(&p, 1, -1);
-		if (r < 0 && errno != EINTR)
-			return -errno;
-		r = uvfio_server_dispatch(srv);
+		/* Sleep in epoll_wait itself: one syscall per wakeup, not two. */
+		int r = dispatch(srv, -1);
 		if (r < 0)
 			return r;
 	}

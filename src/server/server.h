@@ -3,6 +3,7 @@
 #define UVFIO_SERVER_SERVER_H
 
 #include <stdbool.h>
+#include <signal.h>
 #include <stdint.h>
 
 #include <uvfio/device.h>
@@ -52,7 +53,8 @@ struct uvfio_server {
 	char *path;                  /* socket we created, unlinked on free */
 	int stop_fd;                 /* eventfd */
 	int timer_fd;
-	bool stopping;
+	bool timer_armed;            /* timer_fd is set: disarm when idle */
+	volatile sig_atomic_t stopping;  /* set from signal handlers too */
 	struct conn *conn;
 };
 

@@ -25,6 +25,7 @@ void vu_rx_release(struct vu_rx *rx)
 	rx->got = 0;
 	rx->complete = false;
 	rx->fds_overflow = false;
+	rx->sunk = false;
 	/* Do not keep a huge buffer around after one huge message. */
 	if (rx->cap > (4u << 20)) {
 		free(rx->buf);
@@ -93,7 +94,46 @@ static int ensure_buf(struct vu_rx *rx, size_t want)
 	return 0;
 }
 
-int vu_rx_step(struct vu_rx *rx, int sock, const struct vu_limits *lim)
+/* The reply the owner set a sink for, so its data goes straight there. */
+static bool sink_matches(const struct vu_rx *rx)
+{
+	const struct vu_rx_sink *s = rx->sink;
+
+	return s && (rx->hdr.flags & (VU_F_TYPE_MASK | VU_F_ERROR)) ==
+		    VU_F_TYPE_REPLY &&
+	       rx->hdr.msg_id == s->msg_id && rx->hdr.command == s->command &&
+	       (size_t)rx->hdr.msg_size - sizeof(struct vu_hdr) ==
+		    (size_t)s->skip + s->len;
+}
+
+/* Where the rest of the message goes: the header, rx->buf, the sink. */
+static unsigned rx_iov(struct vu_rx *rx, struct iovec iov[2])
+{
+	const size_t hsz = sizeof(struct vu_hdr);
+
+	if (rx->got < hsz) {
+		iov[0].iov_base = (uint8_t *)&rx->hdr + rx->got;
+		iov[0].iov_len = hsz - rx->got;
+		return 1;
+	}
+	size_t off = rx->got - hsz, left = rx->hdr.msg_size - rx->got;
+	size_t skip = rx->sunk ? rx->sink->skip : SIZE_MAX;
+	if (off < skip) {
+		iov[0].iov_base = rx->buf + off;
+		iov[0].iov_len = rx->sunk ? skip - off : left;
+		if (!rx->sunk)
+			return 1;
+		iov[1].iov_base = rx->sink->buf;
+		iov[1].iov_len = rx->sink->len;
+		return 2;
+	}
+	iov[0].iov_base = (uint8_t *)rx->sink->buf + (off - skip);
+	iov[0].iov_len = left;
+	return 1;
+}
+
+static int rx_step(struct vu_rx *rx, int sock, const struct vu_limits *lim,
+		   bool wait)
 {
 	if (rx->complete)
 		return 1;
@@ -106,38 +146,47 @@ int vu_rx_step(struct vu_rx *rx, int sock, const struct vu_limits *lim)
 		char buf[CMSG_SPACE(sizeof(int) * FD_SPACE_MAX)];
 		struct cmsghdr align;
 	} ctl;
+	/*
+	 * Waiting, the kernel fills all that is asked in one call; what is
+	 * asked never goes past the end of this message either way.
+	 */
+	int flags = MSG_CMSG_CLOEXEC | (wait ? MSG_WAITALL : MSG_DONTWAIT);
 
 	for (;;) {
-		struct iovec iov;
+		struct iovec iov[2];
 		const size_t hsz = sizeof(struct vu_hdr);
-		if (rx->got < hsz) {
-			iov.iov_base = (uint8_t *)&rx->hdr + rx->got;
-			iov.iov_len = hsz - rx->got;
-		} else {
-			size_t total = rx->hdr.msg_size;
-			if (rx->got == total) {
-				rx->complete = true;
-				return 1;
-			}
-			iov.iov_base = rx->buf + (rx->got - hsz);
-			iov.iov_len = total - rx->got;
+		if (rx->got >= hsz && rx->got == rx->hdr.msg_size) {
+			rx->complete = true;
+			return 1;
 		}
 		struct msghdr mh = {
-			.msg_iov = &iov,
-			.msg_iovlen = 1,
+			.msg_iov = iov,
+			.msg_iovlen = rx_iov(rx, iov),
 			.msg_control = ctl.buf,
 			.msg_controllen = CMSG_SPACE(sizeof(int) *
 						     MIN(fd_room, FD_SPACE_MAX)),
 		};
-		ssize_t n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+		/*
+		 * A message's fds travel with its first bytes (one sendmsg
+		 * per message), so they come with the header.  The payload
+		 * is read with recv(), without the msghdr round trip; fds a
+		 * peer attached to a later part of a message are closed by
+		 * the kernel, never handed to this message or the next.
+		 */
+		bool payload = rx->got >= hsz && mh.msg_iovlen == 1;
+		ssize_t n = payload ? recv(sock, iov[0].iov_base, iov[0].iov_len,
+					   flags) :
+				      recvmsg(sock, &mh, flags);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
+			/* Waiting, EAGAIN is SO_RCVTIMEO running out. */
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
 				return 0;
 			return -errno;
 		}
-		take_fds(rx, &mh, lim->max_fds);
+		if (!payload)
+			take_fds(rx, &mh, lim->max_fds);
 		if (n == 0)
 			return -ECONNRESET;
 		rx->got += (size_t)n;
@@ -146,7 +195,9 @@ int vu_rx_step(struct vu_rx *rx, int sock, const struct vu_limits *lim)
 			if (rx->hdr.msg_size < hsz ||
 			    rx->hdr.msg_size > lim->max_msg_size)
 				return -EMSGSIZE;
-			r = ensure_buf(rx, rx->hdr.msg_size - hsz + 1);
+			rx->sunk = sink_matches(rx);
+			r = ensure_buf(rx, (rx->sunk ? rx->sink->skip :
+					    rx->hdr.msg_size - hsz) + 1);
 			if (r < 0)
 				return r;
 			if (rx->hdr.msg_size == hsz) {
@@ -156,11 +207,21 @@ int vu_rx_step(struct vu_rx *rx, int sock, const struct vu_limits *lim)
 			}
 		} else if (rx->got > hsz && rx->got == rx->hdr.msg_size) {
 			/* A NUL after the payload keeps string parsing safe. */
-			rx->buf[rx->got - hsz] = 0;
+			rx->buf[rx->sunk ? rx->sink->skip : rx->got - hsz] = 0;
 			rx->complete = true;
 			return 1;
 		}
 	}
+}
+
+int vu_rx_step(struct vu_rx *rx, int sock, const struct vu_limits *lim)
+{
+	return rx_step(rx, sock, lim, false);
+}
+
+int vu_rx_wait(struct vu_rx *rx, int sock, const struct vu_limits *lim)
+{
+	return rx_step(rx, sock, lim, true);
 }
 
 static int64_t now_ms(void)
@@ -226,6 +287,18 @@ int vu_send(int sock, struct vu_hdr *hdr, const struct iovec *iov,
 	if (total > UINT32_MAX)
 		return -EMSGSIZE;
 	hdr->msg_size = (uint32_t)total;
+	/* A small message goes out as one buffer by send(): no msghdr. */
+	uint8_t flat[256];
+	if (!nfds && cnt > 1 && total <= sizeof(flat)) {
+		size_t off = 0;
+		for (unsigned i = 0; i < cnt; i++) {
+			memcpy(flat + off, v[i].iov_base, v[i].iov_len);
+			off += v[i].iov_len;
+		}
+		v[0].iov_base = flat;
+		v[0].iov_len = total;
+		cnt = 1;
+	}
 
 	union {
 		char buf[CMSG_SPACE(sizeof(int) * 64)];
@@ -246,7 +319,8 @@ int vu_send(int sock, struct vu_hdr *hdr, const struct iovec *iov,
 		}
 	}
 
-	int64_t deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+	/* The clock is read only if the socket is full: rarely. */
+	int64_t deadline = INT64_MIN;
 	struct iovec *cur = v;
 	unsigned left_iov = cnt;
 	bool fds_sent = false;
@@ -262,11 +336,17 @@ int vu_send(int sock, struct vu_hdr *hdr, const struct iovec *iov,
 			c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
 			memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
 		}
-		ssize_t n = sendmsg(sock, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+		ssize_t n = left_iov == 1 && !mh.msg_control ?
+			    send(sock, cur->iov_base, cur->iov_len,
+				 MSG_NOSIGNAL | MSG_DONTWAIT) :
+			    sendmsg(sock, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			if (errno == EAGAIN || errno == EWOULDBLOCK) {
+				if (deadline == INT64_MIN)
+					deadline = timeout_ms < 0 ? -1 :
+						   now_ms() + timeout_ms;
 				ret = wait_fd(sock, POLLOUT, deadline);
 				if (ret < 0)
 					break;

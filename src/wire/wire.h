@@ -22,6 +22,20 @@ struct vu_limits {
 	uint32_t max_fds;        /* fds accepted with one message */
 };
 
+/*
+ * Where the data of one expected reply goes, so that it is not copied
+ * again: a reply with this id and command, no error, and exactly @skip +
+ * @len bytes of payload has its first @skip bytes put in rx->buf and the
+ * @len after them in @buf.  Any other message is received as usual.
+ */
+struct vu_rx_sink {
+	uint16_t msg_id;
+	uint16_t command;
+	uint32_t skip;
+	void *buf;
+	size_t len;
+};
+
 /* Incremental receiver; one per socket. */
 struct vu_rx {
 	struct vu_hdr hdr;
@@ -33,6 +47,8 @@ struct vu_rx {
 	unsigned fd_cap;
 	bool fds_overflow;       /* the peer attached more than max_fds */
 	bool complete;
+	const struct vu_rx_sink *sink;  /* set by the owner, or NULL */
+	bool sunk;               /* this message's data went to sink->buf */
 };
 
 void vu_rx_init(struct vu_rx *rx);
@@ -53,6 +69,13 @@ static inline uint32_t vu_rx_len(const struct vu_rx *rx)
  * below 16 or above lim->max_msg_size, or another -errno.
  */
 int vu_rx_step(struct vu_rx *rx, int sock, const struct vu_limits *lim);
+
+/*
+ * Same, but sleeping in recvmsg until the message is whole, for a
+ * blocking socket whose SO_RCVTIMEO bounds each wait: 0 then means that
+ * the wait timed out.  Saves a poll() per message.
+ */
+int vu_rx_wait(struct vu_rx *rx, int sock, const struct vu_limits *lim);
 
 /*
  * Receive one whole message, waiting at most @timeout_ms in total

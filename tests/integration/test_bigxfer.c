@@ -72,6 +72,22 @@ static void assert_same(const void *a, const void *b, size_t len)
 		 i, i, len, x[i], y[i]);
 }
 
+/* Run the testdev DMA engine synchronously; returns DMA_STATUS. */
+static uint32_t dma(struct uvfio_device *d, uint64_t iova, uint32_t len,
+		    uint32_t cmd)
+{
+	assert_int_equal(uvfio_region_write64(d, VFIO_PCI_BAR0_REGION_INDEX,
+					      TESTDEV_REG_DMA_ADDR, iova), 0);
+	assert_int_equal(uvfio_region_write32(d, VFIO_PCI_BAR0_REGION_INDEX,
+					      TESTDEV_REG_DMA_LEN, len), 0);
+	assert_int_equal(uvfio_region_write32(d, VFIO_PCI_BAR0_REGION_INDEX,
+					      TESTDEV_REG_DMA_CMD, cmd), 0);
+	uint32_t st = 0xdeadbeef;
+	assert_int_equal(uvfio_region_read32(d, VFIO_PCI_BAR0_REGION_INDEX,
+					     TESTDEV_REG_DMA_STATUS, &st), 0);
+	return st;
+}
+
 /* Write @len random bytes at @off of BAR2, read them back, compare. */
 static void round_trip(struct uvfio_device *d, uint64_t off, size_t len,
 		       uint64_t seed)
@@ -89,6 +105,17 @@ static void round_trip(struct uvfio_device *d, uint64_t off, size_t len,
 }
 
 static struct served g_srv;   /* default limits */
+
+/* A test's own server: own_teardown stops it even when the test fails. */
+static struct served g_own;
+
+static int own_teardown(void **state)
+{
+	(void)state;
+	if (g_own.pid > 0)
+		served_stop(&g_own);
+	return 0;
+}
 
 static int group_setup(void **state)
 {
@@ -168,13 +195,15 @@ static void client_big_limit_server_default(void **state)
 static void sixty_four_mib_one_message(void **state)
 {
 	(void)state;
-	struct served s;
 	const char *const extra[] = { "--max-data-xfer-size=67108864", NULL };
-	assert_int_equal(served_start(&s, "testdev", extra), 0);
+	assert_int_equal(served_start(&g_own, "testdev", extra), 0);
 
 	struct uvfio_open_opts o = base_opts();
 	o.max_data_xfer_size = 64 * MiB;
-	struct uvfio_device *d = open_ok(s.path, &o);
+	/* The reply timeout covers a whole 64 MiB message: give it room
+	 * on a loaded machine or under valgrind. */
+	o.timeout_ms = 60000;
+	struct uvfio_device *d = open_ok(g_own.path, &o);
 	struct uvfio_caps caps;
 	assert_int_equal(uvfio_device_negotiated(d, NULL, NULL, &caps), 0);
 	assert_int_equal(caps.max_data_xfer_size, 64 * MiB);
@@ -186,7 +215,7 @@ static void sixty_four_mib_one_message(void **state)
 					     TESTDEV_REG_ID, &id), 0);
 	assert_int_equal(id, TESTDEV_ID_VALUE);
 	uvfio_device_close(d);
-	assert_int_equal(served_stop(&s), 0);
+	assert_int_equal(served_stop(&g_own), 0);
 }
 
 static void server_big_limit_client_default(void **state)
@@ -194,14 +223,65 @@ static void server_big_limit_client_default(void **state)
 	(void)state;
 	/* The server takes 64 MiB, we accept 1 MiB: reads must not ask for
 	 * replies bigger than what we accept. */
-	struct served s;
 	const char *const extra[] = { "--max-data-xfer-size=67108864", NULL };
-	assert_int_equal(served_start(&s, "testdev", extra), 0);
+	assert_int_equal(served_start(&g_own, "testdev", extra), 0);
 	struct uvfio_open_opts o = base_opts();
-	struct uvfio_device *d = open_ok(s.path, &o);
+	struct uvfio_device *d = open_ok(g_own.path, &o);
 	round_trip(d, MiB, 16 * MiB + 3, 9);
 	uvfio_device_close(d);
-	assert_int_equal(served_stop(&s), 0);
+	assert_int_equal(served_stop(&g_own), 0);
+}
+
+static void tiny_server_limit(void **state)
+{
+	(void)state;
+	/* A server that takes 4 KiB a message: writes and reads are cut to
+	 * it, and the device's DMA to fd-less windows still works. */
+	const char *const extra[] = { "--max-data-xfer-size=4096", NULL };
+	assert_int_equal(served_start(&g_own, "testdev", extra), 0);
+	struct uvfio_open_opts o = base_opts();
+	struct uvfio_device *d = open_ok(g_own.path, &o);
+	round_trip(d, 4095, MiB + 3, 10);
+	struct uvfio_dma_buf *b = NULL;
+	assert_int_equal(uvfio_dma_alloc(d, MiB, UVFIO_DMA_NO_FD, &b), 0);
+	fill_random(b->vaddr, MiB, 11);
+	assert_int_equal(dma(d, b->iova, MiB, 1), 0);
+	memset(b->vaddr, 0, MiB);
+	assert_int_equal(dma(d, b->iova, MiB, 2), 0);
+	uint8_t *expect = malloc(MiB);
+	assert_non_null(expect);
+	fill_random(expect, MiB, 11);
+	assert_same(b->vaddr, expect, MiB);
+	free(expect);
+	assert_int_equal(uvfio_dma_free(d, b), 0);
+	uvfio_device_close(d);
+	assert_int_equal(served_stop(&g_own), 0);
+}
+
+static void tiny_client_limit(void **state)
+{
+	(void)state;
+	/* We take 4 KiB a message: region reads come back in 4 KiB replies
+	 * and the server cuts its DMA requests to our limit. */
+	struct uvfio_open_opts o = base_opts();
+	o.max_data_xfer_size = 4096;
+	struct uvfio_device *d = open_ok(g_srv.path, &o);
+	round_trip(d, 12345, 256 * 1024 + 1, 12);
+	struct uvfio_dma_buf *b = NULL;
+	assert_int_equal(uvfio_dma_alloc(d, 256 * 1024, UVFIO_DMA_NO_FD, &b), 0);
+	fill_random(b->vaddr, 256 * 1024, 13);
+	uint64_t req0 = uvfio_device_dma_requests(d);
+	assert_int_equal(dma(d, b->iova, 256 * 1024, 1), 0);
+	assert_true(uvfio_device_dma_requests(d) >= req0 + 64);
+	memset(b->vaddr, 0, 256 * 1024);
+	assert_int_equal(dma(d, b->iova + 5, 256 * 1024 - 5, 2), 0);
+	uint8_t *expect = malloc(256 * 1024);
+	assert_non_null(expect);
+	fill_random(expect, 256 * 1024, 13);
+	assert_same((uint8_t *)b->vaddr + 5, expect, 256 * 1024 - 5);
+	free(expect);
+	assert_int_equal(uvfio_dma_free(d, b), 0);
+	uvfio_device_close(d);
 }
 
 int main(void)
@@ -211,8 +291,10 @@ int main(void)
 		cmocka_unit_test(one_mib_unaligned_and_odd),
 		cmocka_unit_test(sixty_four_mib_split_by_client),
 		cmocka_unit_test(client_big_limit_server_default),
-		cmocka_unit_test(sixty_four_mib_one_message),
-		cmocka_unit_test(server_big_limit_client_default),
+		cmocka_unit_test_teardown(sixty_four_mib_one_message, own_teardown),
+		cmocka_unit_test_teardown(server_big_limit_client_default, own_teardown),
+		cmocka_unit_test_teardown(tiny_server_limit, own_teardown),
+		cmocka_unit_test(tiny_client_limit),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -178,6 +178,7 @@ static void posted_write_errors_are_silent(void **state)
 
 /* Kept reachable so that a leak checker does not blame the child. */
 static struct uvfio_device *volatile g_child_dev;
+static uint8_t *volatile g_child_buf;
 
 static void disconnect_mid_burst(void **state)
 {
@@ -241,6 +242,7 @@ static void disconnect_mid_message(void **state)
 		uint8_t *buf = calloc(1, len);
 		if (!buf)
 			_exit(5);
+		g_child_buf = buf;
 		for (int i = 0; i < 8; i++)
 			(void)uvfio_region_write_posted(cd, BAR2, 0, buf, len);
 		_exit(0);

@@ -1,0 +1,413 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * uvfio-bench figures: the client library against a testdev server in
+ * another process, over a socketpair.  The server is the library itself
+ * in a forked child (default) or an exec'd uvfio-serve (--serve).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <uvfio/client.h>
+#include <uvfio/device.h>
+#include "devices/models.h"
+
+#include "bench.h"
+
+#define BAR0 VFIO_PCI_BAR0_REGION_INDEX
+#define BAR2 VFIO_PCI_BAR2_REGION_INDEX
+#define DMA_CMD_READ  1u   /* the device reads guest memory */
+#define DMA_CMD_WRITE 2u   /* the device writes guest memory */
+#define MSI_DOORBELL  ((uint32_t)VFIO_PCI_MSI_IRQ_INDEX << 16 | 0u)
+
+/* ---- the server process ------------------------------------------- */
+
+struct server_arg {
+	int fd;
+	int other;                   /* the client's end */
+	const char *serve_path;
+};
+
+static int server_main(void *arg)
+{
+	struct server_arg *a = arg;
+
+	/* Else the client's close would never reach the server as EOF. */
+	close(a->other);
+	if (a->serve_path) {
+		/* uvfio-serve serves an inherited connected fd, then exits. */
+		if (a->fd != 3) {
+			if (dup2(a->fd, 3) < 0)
+				return -errno;
+		} else if (fcntl(3, F_SETFD, 0) < 0) {
+			return -errno;
+		}
+		execlp(a->serve_path, "uvfio-serve", "testdev", "--fd=3",
+		       (char *)NULL);
+		fprintf(stderr, "uvfio-bench: cannot run %s: %s\n",
+			a->serve_path, strerror(errno));
+		return -errno;
+	}
+	void *state = NULL;
+	struct uvfio_dev *dev = uvfio_model_testdev.create(&state);
+	if (!dev)
+		return -ENOMEM;
+	struct uvfio_server *srv = uvfio_server_new(dev, NULL);
+	int r = srv ? uvfio_server_adopt_fd(srv, a->fd) : -ENOMEM;
+	if (!r)
+		r = uvfio_server_run(srv);   /* returns when the client leaves */
+	uvfio_server_free(srv);
+	uvfio_model_testdev.destroy(state);
+	return r;
+}
+
+/* ---- what every measurement shares -------------------------------- */
+
+struct dctx {
+	struct uvfio_device *dev;
+	uint8_t *big;                /* 1 MiB of client memory */
+	int efd;                     /* MSI vector 0 */
+	uint32_t cmd;                /* DMA command under test */
+	uint32_t seq;
+};
+
+static int run_read4(void *ctx, double *ns, size_t n)
+{
+	struct dctx *c = ctx;
+
+	for (size_t i = 0; i < n; i++) {
+		uint32_t v = 0;
+		uint64_t t0 = bench_now_ns();
+		int r = uvfio_region_read32(c->dev, BAR0, TESTDEV_REG_ID, &v);
+		ns[i] = (double)(bench_now_ns() - t0);
+		if (r < 0)
+			return r;
+		if (v != TESTDEV_ID_VALUE)
+			return -EIO;
+	}
+	return 0;
+}
+
+static int run_write4(void *ctx, double *ns, size_t n)
+{
+	struct dctx *c = ctx;
+
+	for (size_t i = 0; i < n; i++) {
+		uint64_t t0 = bench_now_ns();
+		int r = uvfio_region_write32(c->dev, BAR0, TESTDEV_REG_SCRATCH,
+					     ++c->seq);
+		ns[i] = (double)(bench_now_ns() - t0);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/*
+ * A batch of posted writes, then one read: the read is ordered behind
+ * them, so when it returns the device has taken every write.
+ */
+static int run_posted4(void *ctx, double *ns, size_t n)
+{
+	struct dctx *c = ctx;
+
+	for (size_t i = 0; i < n; i++) {
+		uint64_t t0 = bench_now_ns();
+		for (unsigned j = 0; j < BENCH_BATCH; j++) {
+			uint32_t v = ++c->seq;
+			int r = uvfio_region_write_posted(c->dev, BAR0,
+							  TESTDEV_REG_SCRATCH,
+							  &v, sizeof(v));
+			if (r < 0)
+				return r;
+		}
+		uint32_t back = 0;
+		int r = uvfio_region_read32(c->dev, BAR0, TESTDEV_REG_SCRATCH,
+					    &back);
+		ns[i] = (double)(bench_now_ns() - t0) / BENCH_BATCH;
+		if (r < 0)
+			return r;
+		if (back != c->seq)
+			return -EIO;
+	}
+	return 0;
+}
+
+static int run_read1m(void *ctx, double *ns, size_t n)
+{
+	struct dctx *c = ctx;
+
+	for (size_t i = 0; i < n; i++) {
+		uint64_t t0 = bench_now_ns();
+		ssize_t r = uvfio_region_read(c->dev, BAR2, 0, c->big, BENCH_MIB);
+		ns[i] = (double)(bench_now_ns() - t0);
+		if (r < 0)
+			return (int)r;
+	}
+	return 0;
+}
+
+static int run_write1m(void *ctx, double *ns, size_t n)
+{
+	struct dctx *c = ctx;
+
+	for (size_t i = 0; i < n; i++) {
+		uint64_t t0 = bench_now_ns();
+		ssize_t r = uvfio_region_write(c->dev, BAR2, 0, c->big,
+					       BENCH_MIB);
+		ns[i] = (double)(bench_now_ns() - t0);
+		if (r < 0)
+			return (int)r;
+	}
+	return 0;
+}
+
+/*
+ * testdev runs a DMA inside the DMA_CMD write.  The commands go as posted
+ * writes, BENCH_DMA_BATCH of them, then a read of DMA_STATUS, which is
+ * ordered behind them: when it returns every DMA is done.  The read's
+ * round trip is taken off afterwards (subtract_fence() in uvfio-bench.c).
+ */
+static int run_dma(void *ctx, double *ns, size_t n)
+{
+	struct dctx *c = ctx;
+
+	for (size_t i = 0; i < n; i++) {
+		uint64_t t0 = bench_now_ns();
+		for (unsigned j = 0; j < BENCH_DMA_BATCH; j++) {
+			int r = uvfio_region_write_posted(c->dev, BAR0,
+							  TESTDEV_REG_DMA_CMD,
+							  &c->cmd, sizeof(c->cmd));
+			if (r < 0)
+				return r;
+		}
+		uint32_t st = 0;
+		int r = uvfio_region_read32(c->dev, BAR0, TESTDEV_REG_DMA_STATUS,
+					    &st);
+		ns[i] = (double)(bench_now_ns() - t0) / BENCH_DMA_BATCH;
+		if (r < 0)
+			return r;
+		if (st)
+			return -(int)st;
+	}
+	return 0;
+}
+
+static int wait_irq(int efd)
+{
+	uint64_t v;
+	ssize_t n;
+
+	do {
+		n = read(efd, &v, sizeof(v));
+	} while (n < 0 && errno == EINTR);
+	return n == sizeof(v) ? 0 : -EIO;
+}
+
+/* Doorbell as a driver rings it: a posted MMIO write, then the MSI. */
+static int run_doorbell(void *ctx, double *ns, size_t n)
+{
+	struct dctx *c = ctx;
+	uint32_t v = MSI_DOORBELL;
+
+	for (size_t i = 0; i < n; i++) {
+		uint64_t t0 = bench_now_ns();
+		int r = uvfio_region_write_posted(c->dev, BAR0, TESTDEV_REG_IRQ,
+						  &v, sizeof(v));
+		if (!r)
+			r = wait_irq(c->efd);
+		ns[i] = (double)(bench_now_ns() - t0);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int run_doorbell_np(void *ctx, double *ns, size_t n)
+{
+	struct dctx *c = ctx;
+
+	for (size_t i = 0; i < n; i++) {
+		uint64_t t0 = bench_now_ns();
+		int r = uvfio_region_write32(c->dev, BAR0, TESTDEV_REG_IRQ,
+					     MSI_DOORBELL);
+		if (!r)
+			r = wait_irq(c->efd);
+		ns[i] = (double)(bench_now_ns() - t0);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* One sample is the mean of a batch: a load is shorter than the clock. */
+static int run_mmap4(void *ctx, double *ns, size_t n)
+{
+	struct dctx *c = ctx;
+
+	for (size_t i = 0; i < n; i++) {
+		uint32_t v, sum = 0;
+		uint64_t t0 = bench_now_ns();
+		for (unsigned j = 0; j < BENCH_MMIO_BATCH; j++) {
+			int r = uvfio_region_read32(c->dev, BAR2, 0x100, &v);
+			if (r < 0)
+				return r;
+			sum += v;
+		}
+		ns[i] = (double)(bench_now_ns() - t0) / BENCH_MMIO_BATCH;
+		__asm__ volatile("" : : "r"(sum));
+	}
+	return 0;
+}
+
+/* ---- DMA windows -------------------------------------------------- */
+
+static int dma_program(struct dctx *c, const struct uvfio_dma_buf *w)
+{
+	int r = uvfio_region_write64(c->dev, BAR0, TESTDEV_REG_DMA_ADDR,
+				     w->iova);
+	if (!r)
+		r = uvfio_region_write32(c->dev, BAR0, TESTDEV_REG_DMA_LEN,
+					 BENCH_MIB);
+	return r;
+}
+
+/* Round trip guest -> device -> guest once, so a broken path is not timed. */
+static int dma_check(struct dctx *c, const struct uvfio_dma_buf *w)
+{
+	uint8_t *mem = w->vaddr;
+	uint32_t st = 0;
+	int r;
+
+	memset(mem, 0x3c, BENCH_MIB);
+	r = uvfio_region_write32(c->dev, BAR0, TESTDEV_REG_DMA_CMD, DMA_CMD_READ);
+	if (r < 0)
+		return r;
+	memset(mem, 0, BENCH_MIB);
+	r = uvfio_region_write32(c->dev, BAR0, TESTDEV_REG_DMA_CMD,
+				 DMA_CMD_WRITE);
+	if (!r)
+		r = uvfio_region_read32(c->dev, BAR0, TESTDEV_REG_DMA_STATUS, &st);
+	if (r < 0)
+		return r;
+	if (st || mem[0] != 0x3c || mem[BENCH_MIB / 2] != 0x3c ||
+	    mem[BENCH_MIB - 1] != 0x3c)
+		return -EIO;
+	return 0;
+}
+
+static void dma_figures(const struct bench_opts *o, struct dctx *c,
+			uint32_t flags, struct meas *rd, struct meas *wr)
+{
+	struct uvfio_dma_buf *w = NULL;
+	int r = uvfio_dma_alloc(c->dev, BENCH_MIB,
+				UVFIO_DMA_READ | UVFIO_DMA_WRITE | flags, &w);
+	if (!r)
+		r = dma_program(c, w);
+	if (!r)
+		r = dma_check(c, w);
+	if (r < 0) {
+		rd->err = wr->err = r;
+	} else {
+		size_t iters = o->bw_iters / BENCH_DMA_BATCH * 4 + 2;
+		c->cmd = DMA_CMD_READ;
+		bench_measure(o, run_dma, c, iters, rd);
+		c->cmd = DMA_CMD_WRITE;
+		bench_measure(o, run_dma, c, iters, wr);
+	}
+	if (w)
+		uvfio_dma_free(c->dev, w);
+}
+
+/* ---- all figures against one server ------------------------------- */
+
+static void measure_all(const struct bench_opts *o, struct dctx *c,
+			struct meas fig[FIG_COUNT])
+{
+	bench_measure(o, run_read4, c, o->lat_iters, &fig[FIG_READ4]);
+	bench_measure(o, run_write4, c, o->lat_iters, &fig[FIG_WRITE4]);
+	bench_measure(o, run_posted4, c, o->lat_iters / 4 + 1,
+		      &fig[FIG_POSTED4]);
+	/* Before BAR2 is mmapped: afterwards accesses take the mapping. */
+	bench_measure(o, run_read1m, c, o->bw_iters, &fig[FIG_READ1M]);
+	bench_measure(o, run_write1m, c, o->bw_iters, &fig[FIG_WRITE1M]);
+
+	dma_figures(o, c, 0, &fig[FIG_DMA_RD_MAP], &fig[FIG_DMA_WR_MAP]);
+	dma_figures(o, c, UVFIO_DMA_NO_FD, &fig[FIG_DMA_RD_MSG],
+		    &fig[FIG_DMA_WR_MSG]);
+
+	c->efd = eventfd(0, EFD_CLOEXEC);
+	int r = c->efd < 0 ? -errno :
+		uvfio_irq_enable(c->dev, VFIO_PCI_MSI_IRQ_INDEX, 0, 1, &c->efd);
+	if (r < 0) {
+		fig[FIG_DOORBELL].err = fig[FIG_DOORBELL_NP].err = r;
+	} else {
+		bench_measure(o, run_doorbell, c, o->lat_iters,
+			      &fig[FIG_DOORBELL]);
+		bench_measure(o, run_doorbell_np, c, o->lat_iters,
+			      &fig[FIG_DOORBELL_NP]);
+		uvfio_irq_disable(c->dev, VFIO_PCI_MSI_IRQ_INDEX);
+	}
+	if (c->efd >= 0)
+		close(c->efd);
+
+	void *bar2;
+	r = uvfio_region_mmap(c->dev, BAR2, &bar2);
+	if (r < 0)
+		fig[FIG_MMAP4].err = r;
+	else
+		bench_measure(o, run_mmap4, c, o->lat_iters / 8 + 1,
+			      &fig[FIG_MMAP4]);
+}
+
+int bench_device(const struct bench_opts *o, int client_cpu, int server_cpu,
+		 struct meas fig[FIG_COUNT])
+{
+	int sv[2];
+	int r;
+
+	memset(fig, 0, sizeof(*fig) * FIG_COUNT);
+	/* The library's DMA thread inherits the mask: pin first. */
+	r = bench_pin(0, client_cpu);
+	if (r < 0)
+		return r;
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return -errno;
+	struct server_arg sa = { .fd = sv[1], .other = sv[0],
+				 .serve_path = o->serve_path };
+	pid_t pid = bench_fork(server_cpu, server_main, &sa);
+	close(sv[1]);
+	if (pid < 0) {
+		close(sv[0]);
+		return pid;
+	}
+
+	struct dctx c = { .efd = -1 };
+	c.big = aligned_alloc(4096, BENCH_MIB);
+	if (!c.big) {
+		close(sv[0]);
+		bench_reap(pid);
+		return -ENOMEM;
+	}
+	memset(c.big, 0x77, BENCH_MIB);
+	r = uvfio_device_open_fd(sv[0], NULL, &c.dev);
+	if (r < 0) {
+		fprintf(stderr, "uvfio-bench: cannot open the device: %s\n",
+			strerror(-r));
+	} else {
+		measure_all(o, &c, fig);
+		uvfio_device_close(c.dev);
+	}
+	free(c.big);
+	int w = bench_reap(pid);
+	if (!r && w < 0)
+		fprintf(stderr, "uvfio-bench: the server did not exit cleanly\n");
+	for (unsigned i = 0; i < FIG_COUNT && !r; i++)
+		r = fig[i].err;
+	return r;
+}

@@ -1,0 +1,314 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * lsvfio against real `uvfio-serve edu` and `uvfio-serve testdev`
+ * processes: the full decode (golden), JSON (golden), the hex dump, and
+ * what it says about testdev's BARs, regions and MSI.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <json-c/json.h>
+
+#include <uvfio/client.h>
+#include "lsvfio_util.h"
+#include "testutil.h"
+
+#define PLACEHOLDER "@PATH@"
+
+static struct served g_edu, g_testdev;
+
+static int group_setup(void **state)
+{
+	(void)state;
+	if (served_start(&g_edu, "edu", NULL) < 0)
+		return -1;
+	return served_start(&g_testdev, "testdev", NULL);
+}
+
+static int group_teardown(void **state)
+{
+	(void)state;
+	int a = served_stop(&g_edu);
+	int b = served_stop(&g_testdev);
+	return a == 0 && b == 0 ? 0 : -1;
+}
+
+/* Run lsvfio ARGS... expecting success and no complaint; stdout normalised. */
+static char *run_ok(const char *path, const char *const *args)
+{
+	struct lsv_result r;
+	assert_int_equal(lsv_run(&r, NULL, args), 0);
+	if (r.status != 0 || r.err[0])
+		fprintf(stderr, "stderr: %s\n", r.err);
+	assert_int_equal(r.status, 0);
+	assert_string_equal(r.err, "");
+	char *out = str_replace_all(r.out, path, PLACEHOLDER);
+	lsv_result_free(&r);
+	return out;
+}
+
+/* The line of @text that starts with @prefix (after tabs), or NULL. */
+static char *line_starting(const char *text, const char *prefix)
+{
+	for (const char *l = text; l && *l;) {
+		const char *s = l + strspn(l, "\t");
+		size_t n = strcspn(l, "\n");
+		if (!strncmp(s, prefix, strlen(prefix)))
+			return strndup(s, n - (size_t)(s - l));
+		l = l[n] ? l + n + 1 : NULL;
+	}
+	return NULL;
+}
+
+static void assert_line(const char *text, const char *prefix, const char *whole)
+{
+	char *l = line_starting(text, prefix);
+	if (!l)
+		fprintf(stderr, "no line starting with '%s' in:\n%s", prefix, text);
+	assert_non_null(l);
+	assert_string_equal(l, whole);
+	free(l);
+}
+
+/* ---- edu ------------------------------------------------------------- */
+
+static void edu_text_golden(void **state)
+{
+	(void)state;
+	const char *args[] = { g_edu.path, NULL };
+	char *out = run_ok(g_edu.path, args);
+	assert_golden_text("edu.txt", out);
+	free(out);
+}
+
+static void edu_json_golden(void **state)
+{
+	(void)state;
+	const char *args[] = { "--json", g_edu.path, NULL };
+	char *out = run_ok(g_edu.path, args);
+	assert_golden_json("edu.json", out);
+
+	/* The keys a script would use, checked one by one too. */
+	json_object *doc = json_tokener_parse(out), *v;
+	assert_non_null(doc);
+	json_object *devs = json_object_object_get(doc, "devices");
+	assert_int_equal(json_object_array_length(devs), 1);
+	json_object *d = json_object_array_get_idx(devs, 0);
+	assert_string_equal(json_object_get_string(json_object_object_get(d, "path")),
+			    PLACEHOLDER);
+	assert_int_equal(json_object_get_int(json_object_object_get(d, "vendor_id")), 0x1234);
+	assert_int_equal(json_object_get_int(json_object_object_get(d, "device_id")), 0x11e8);
+	assert_int_equal(json_object_get_int(json_object_object_get(d, "subsystem_vendor_id")),
+			 0x1af4);
+	assert_int_equal(json_object_get_int(json_object_object_get(d, "subsystem_id")), 0x1100);
+	assert_int_equal(json_object_get_int(json_object_object_get(d, "revision")), 0x10);
+	assert_int_equal(json_object_get_int(json_object_object_get(d, "class")), 0x00ff00);
+	assert_string_equal(json_object_get_string(json_object_object_get(d, "class_name")),
+			    "Unclassified device");
+	assert_int_equal(json_object_get_int(json_object_object_get(d, "irq_pin")), 1);
+	assert_true(json_object_is_type(json_object_object_get(d, "vendor_id"), json_type_int));
+	json_object *regions = json_object_object_get(d, "regions");
+	json_object *bar0 = json_object_array_get_idx(regions, 0);
+	assert_string_equal(json_object_get_string(json_object_object_get(bar0, "name")), "BAR0");
+	assert_int_equal(json_object_get_int64(json_object_object_get(bar0, "size")), 1 << 20);
+	assert_string_equal(json_object_get_string(json_object_object_get(bar0, "bar_type")),
+			    "mem32");
+	json_object *caps = json_object_object_get(d, "capabilities");
+	assert_int_equal(json_object_array_length(caps), 1);
+	json_object *msi = json_object_array_get_idx(caps, 0);
+	assert_int_equal(json_object_get_int(json_object_object_get(msi, "offset")), 0x40);
+	assert_int_equal(json_object_get_int(json_object_object_get(msi, "id")), 5);
+	assert_string_equal(json_object_get_string(json_object_object_get(msi, "name")), "MSI");
+	assert_true(json_object_get_boolean(json_object_object_get(msi, "64bit")));
+	assert_false(json_object_get_boolean(json_object_object_get(msi, "maskable")));
+	assert_int_equal(json_object_get_int(json_object_object_get(msi, "count")), 1);
+	assert_int_equal(json_object_array_length(json_object_object_get(d,
+				"extended_capabilities")), 0);
+	/* "config" only with -v. */
+	assert_false(json_object_object_get_ex(d, "config", &v));
+	json_object_put(doc);
+	free(out);
+}
+
+static void edu_hexdump(void **state)
+{
+	(void)state;
+	const char *args[] = { "-v", g_edu.path, NULL };
+	char *out = run_ok(g_edu.path, args);
+	/* Power-on config space: COMMAND is 0 for our edu. */
+	assert_line(out, "00:", "00: 34 12 e8 11 00 00 10 00 10 00 ff 00 00 00 00 00");
+	assert_line(out, "f0:", "f0: 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00");
+	/* The decode comes first, as lspci -vv -xxx prints it. */
+	assert_true(strstr(out, "Capabilities: [40] MSI") < strstr(out, "\n00: "));
+	/* 256 bytes: 16 lines, the last one f0. */
+	assert_null(strstr(out, "\n100: "));
+	free(out);
+}
+
+static void edu_json_config_with_v(void **state)
+{
+	(void)state;
+	const char *args[] = { "-v", "--json", g_edu.path, NULL };
+	char *out = run_ok(g_edu.path, args);
+	json_object *doc = json_tokener_parse(out);
+	assert_non_null(doc);
+	json_object *d = json_object_array_get_idx(json_object_object_get(doc, "devices"), 0);
+	const char *hex = json_object_get_string(json_object_object_get(d, "config"));
+	assert_non_null(hex);
+	assert_int_equal(strlen(hex), 512);
+	assert_memory_equal(hex, "3412e811000010001000ff0000000000", 32);
+	json_object_put(doc);
+	free(out);
+}
+
+/* lsvfio only reads: the device looks the same afterwards, to it and to us. */
+static void edu_is_left_untouched(void **state)
+{
+	(void)state;
+	const char *args[] = { "-v", g_edu.path, NULL };
+	char *first = run_ok(g_edu.path, args);
+	char *second = run_ok(g_edu.path, args);
+	assert_string_equal(first, second);
+	free(first);
+	free(second);
+
+	struct uvfio_device *d;
+	assert_int_equal(uvfio_device_open(g_edu.path, NULL, &d), 0);
+	uint16_t cmd = 0xffff;
+	assert_int_equal(uvfio_region_read16(d, VFIO_PCI_CONFIG_REGION_INDEX, 4, &cmd), 0);
+	assert_int_equal(cmd, 0);
+	uvfio_device_close(d);
+	assert_true(served_alive(&g_edu));
+}
+
+/* ---- testdev --------------------------------------------------------- */
+
+static void testdev_text(void **state)
+{
+	(void)state;
+	const char *args[] = { g_testdev.path, NULL };
+	char *out = run_ok(g_testdev.path, args);
+
+	assert_line(out, PLACEHOLDER ":",
+		    PLACEHOLDER ": Unassigned class [ff00]: Device [1234:5678] (rev 01)");
+	assert_line(out, "Region 0 ", "Region 0 BAR0: Memory (32-bit, non-prefetchable) "
+		    "[size=4K] [0x1000] flags: read write");
+	assert_line(out, "Region 2 ", "Region 2 BAR2: Memory (64-bit, prefetchable) "
+		    "[size=128M] [0x8000000] flags: read write mmap");
+	/* BAR3 is BAR2's upper half: not a region of its own. */
+	assert_null(line_starting(out, "Region 3 "));
+	assert_line(out, "Region 4 ", "Region 4 BAR4: Memory (32-bit, non-prefetchable) "
+		    "[size=64K] [0x10000] flags: read write mmap caps");
+	assert_line(out, "Mmap areas", "Mmap areas (sparse): [0x1000+0x1000] [0x8000+0x8000]");
+	assert_line(out, "Region 5 ", "Region 5 BAR5: I/O ports [size=256] [0x100] "
+		    "flags: read write");
+	assert_line(out, "Region 6 ", "Region 6 ROM: Expansion ROM [disabled] [size=4K] "
+		    "[0x1000] flags: read");
+	assert_line(out, "Region 9 ", "Region 9 dev-9: Device specific [size=4K] [0x1000] "
+		    "flags: read write caps");
+	assert_line(out, "Type:", "Type: 0x00001234 subtype 0x00000005");
+	assert_line(out, "Capabilities: [40]",
+		    "Capabilities: [40] MSI: Enable- Count=1/4 Maskable+ 64bit+");
+	assert_line(out, "Masking:", "Masking: 00000000  Pending: 00000000");
+	assert_line(out, "IRQ 1 ", "IRQ 1 MSI: count 4, flags: EVENTFD NORESIZE");
+	assert_line(out, "IRQ 2 ", "IRQ 2 MSI-X: count 8, flags: EVENTFD NORESIZE");
+	assert_line(out, "IRQ 3 ", "IRQ 3 ERR: count 1, flags: EVENTFD NORESIZE");
+	assert_line(out, "VFIO:", "VFIO: flags PCI RESET, 10 regions, 5 IRQ indexes");
+	free(out);
+}
+
+static json_object *region_by_index(json_object *dev, int index)
+{
+	json_object *regions = json_object_object_get(dev, "regions");
+	for (size_t i = 0; i < json_object_array_length(regions); i++) {
+		json_object *r = json_object_array_get_idx(regions, i);
+		if (json_object_get_int(json_object_object_get(r, "index")) == index)
+			return r;
+	}
+	return NULL;
+}
+
+static void testdev_json(void **state)
+{
+	(void)state;
+	const char *args[] = { "-j", g_testdev.path, NULL };
+	char *out = run_ok(g_testdev.path, args);
+	json_object *doc = json_tokener_parse(out);
+	assert_non_null(doc);
+	json_object *d = json_object_array_get_idx(json_object_object_get(doc, "devices"), 0);
+
+	json_object *bar2 = region_by_index(d, 2);
+	assert_non_null(bar2);
+	assert_string_equal(json_object_get_string(json_object_object_get(bar2, "bar_type")),
+			    "mem64");
+	assert_true(json_object_get_boolean(json_object_object_get(bar2, "prefetchable")));
+	assert_null(region_by_index(d, 3));
+
+	json_object *bar4 = region_by_index(d, 4);
+	assert_true(json_object_get_boolean(json_object_object_get(bar4, "sparse")));
+	json_object *areas = json_object_object_get(bar4, "mmap_areas");
+	assert_int_equal(json_object_array_length(areas), 2);
+	json_object *a1 = json_object_array_get_idx(areas, 1);
+	assert_int_equal(json_object_get_int64(json_object_object_get(a1, "offset")), 0x8000);
+	assert_int_equal(json_object_get_int64(json_object_object_get(a1, "size")), 0x8000);
+
+	json_object *bar5 = region_by_index(d, 5);
+	assert_string_equal(json_object_get_string(json_object_object_get(bar5, "bar_type")), "io");
+
+	json_object *r9 = region_by_index(d, 9);
+	assert_string_equal(json_object_get_string(json_object_object_get(r9, "name")), "dev-9");
+	json_object *type = json_object_object_get(r9, "type");
+	assert_int_equal(json_object_get_int(json_object_object_get(type, "type")), 0x1234);
+	assert_int_equal(json_object_get_int(json_object_object_get(type, "subtype")), 5);
+	assert_null(json_object_object_get(region_by_index(d, 0), "type"));
+
+	json_object *irqs = json_object_object_get(d, "irqs");
+	assert_int_equal(json_object_array_length(irqs), 5);
+	json_object *msi = json_object_array_get_idx(irqs, 1);
+	assert_string_equal(json_object_get_string(json_object_object_get(msi, "name")), "MSI");
+	assert_int_equal(json_object_get_int(json_object_object_get(msi, "count")), 4);
+
+	json_object *cap = json_object_array_get_idx(json_object_object_get(d, "capabilities"), 0);
+	assert_true(json_object_get_boolean(json_object_object_get(cap, "maskable")));
+	assert_int_equal(json_object_get_int(json_object_object_get(cap, "count")), 4);
+	json_object_put(doc);
+	free(out);
+}
+
+/* Several paths: each decoded, separated by an empty line, in order. */
+static void two_devices(void **state)
+{
+	(void)state;
+	const char *args[] = { g_edu.path, g_testdev.path, NULL };
+	struct lsv_result r;
+	assert_int_equal(lsv_run(&r, NULL, args), 0);
+	assert_int_equal(r.status, 0);
+	char *edu = strstr(r.out, "Device [1234:11e8]");
+	char *td = strstr(r.out, "Device [1234:5678]");
+	assert_non_null(edu);
+	assert_non_null(td);
+	assert_true(edu < td);
+	assert_non_null(strstr(r.out, "\n\n"));
+	lsv_result_free(&r);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(edu_text_golden),
+		cmocka_unit_test(edu_json_golden),
+		cmocka_unit_test(edu_hexdump),
+		cmocka_unit_test(edu_json_config_with_v),
+		cmocka_unit_test(edu_is_left_untouched),
+		cmocka_unit_test(testdev_text),
+		cmocka_unit_test(testdev_json),
+		cmocka_unit_test(two_devices),
+	};
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}

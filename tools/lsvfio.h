@@ -1,0 +1,185 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * lsvfio internals.  The tool works in two steps: probe (lsvfio-probe.c)
+ * asks an open struct uvfio_device everything it can tell and keeps the
+ * answers in a struct lsv_device; the printers (lsvfio-print.c for text,
+ * lsvfio-json.c for JSON) and the capability decoders (lsvfio-caps.c,
+ * lsvfio-ecaps.c) work from that snapshot only.  How the device was
+ * opened (a vfio-user socket today, the kernel's vfio-pci later) is the
+ * business of lsvfio.c alone.
+ */
+#ifndef UVFIO_TOOLS_LSVFIO_H
+#define UVFIO_TOOLS_LSVFIO_H
+
+#include <json-c/json.h>
+#include <linux/pci_regs.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <uvfio/client.h>
+
+/* Definitions newer than the oldest linux-libc-dev headers we build with. */
+#ifndef PCI_CAP_ID_FPB
+#define PCI_CAP_ID_FPB            0x15   /* Flattening Portal Bridge */
+#endif
+#ifndef VFIO_DEVICE_FLAGS_CDX
+#define VFIO_DEVICE_FLAGS_CDX     (1 << 8)
+#endif
+#ifndef PCI_EXT_CAP_ID_PL_32GT
+#define PCI_EXT_CAP_ID_PL_32GT    0x2A
+#endif
+#ifndef PCI_EXT_CAP_ID_PL_64GT
+#define PCI_EXT_CAP_ID_PL_64GT    0x31
+#endif
+
+/* <linux/vfio.h> spells it (1 << 31), which overflows int (UBSan says so). */
+#define LSV_REGION_TYPE_PCI_VENDOR (1u << 31)
+
+#define LSV_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* As QEMU: a device reporting more than this is not believed further. */
+#define LSV_MAX_REGIONS 100u
+#define LSV_MAX_IRQS    50u
+/* The kernel's PCI_FIND_CAP_TTL: bound on a standard capability walk. */
+#define LSV_CAP_TTL     48u
+/* Every dword of extended config space visited at most once. */
+#define LSV_ECAP_TTL    ((PCI_CFG_SPACE_EXP_SIZE - PCI_CFG_SPACE_SIZE) / 4)
+
+struct lsv_region {
+	struct uvfio_region_info info;
+	int err;                       /* GET_REGION_INFO failed: -errno */
+};
+
+struct lsv_irq {
+	struct uvfio_irq_info info;
+	int err;
+};
+
+/* Everything known about one device, gathered before anything is printed. */
+struct lsv_device {
+	char *name;                    /* socket path, later a PCI address */
+	struct uvfio_device_info info;
+	unsigned nregions, nirqs;      /* entries below (bounded) */
+	struct lsv_region *regions;
+	struct lsv_irq *irqs;
+	uint8_t *config;               /* config space image, NULL if none */
+	size_t config_size;
+	int config_err;                /* reading it failed: -errno */
+};
+
+/* lsvfio-probe.c */
+int lsv_probe(struct uvfio_device *dev, const char *name,
+	      struct lsv_device *out);
+void lsv_device_fini(struct lsv_device *d);
+/* Errors after which the connection cannot answer any more. */
+bool lsv_fatal_error(int err);
+
+/* Config-space reads, little-endian, all-ones outside the image. */
+uint8_t lsv_cfg8(const struct lsv_device *d, unsigned off);
+uint16_t lsv_cfg16(const struct lsv_device *d, unsigned off);
+uint32_t lsv_cfg32(const struct lsv_device *d, unsigned off);
+bool lsv_has_config(const struct lsv_device *d);
+/* The 24-bit class code: base class, subclass, programming interface. */
+uint32_t lsv_class_code(const struct lsv_device *d);
+/* Its upper 16 bits, "[0200]" in lspci's header line. */
+#define LSV_CLASS_DEVICE(code) ((code) >> 8)
+
+/* lsvfio-names.c */
+const char *lsv_vendor_name(uint16_t vendor);
+/* "Ethernet controller" ... or NULL; @class is the 24-bit class code. */
+const char *lsv_class_name(uint32_t class_code);
+const char *lsv_progif_name(uint32_t class_code);
+const char *lsv_region_type_name(uint32_t type, uint32_t subtype);
+/* "BAR0".."VGA" or "dev-N" (always "dev-N" when not @pci), into @buf. */
+const char *lsv_region_name(unsigned index, bool pci, char *buf, size_t len);
+/* "INTx".."REQ" or "irq-N" (always "irq-N" when not @pci), into @buf. */
+const char *lsv_irq_name(unsigned index, bool pci, char *buf, size_t len);
+/* Human size as lspci prints it: "256", "4K", "1M", "128M", "2G". */
+const char *lsv_size_str(uint64_t size, char *buf, size_t len);
+
+struct lsv_flag_name {
+	uint32_t bit;
+	const char *name;
+};
+extern const struct lsv_flag_name lsv_device_flags[];
+extern const struct lsv_flag_name lsv_region_flags[];
+extern const struct lsv_flag_name lsv_irq_flags[];
+/* Space-separated names of the bits set in @v; unknown bits as 0x... */
+void lsv_flags_print(FILE *f, const struct lsv_flag_name *names, uint32_t v);
+json_object *lsv_flags_json(const struct lsv_flag_name *names, uint32_t v);
+
+/*
+ * BAR type of region @index from config space: "io", "mem32", "mem64",
+ * "mem1m", or NULL when @index is not a BAR or nothing is known.
+ */
+const char *lsv_bar_type(const struct lsv_device *d, unsigned index,
+			 bool *prefetch);
+
+/* ---- capability decoding (lsvfio-caps.c, lsvfio-ecaps.c) ------------- */
+
+/*
+ * A decoder writes one capability both ways at once: text lines to @f
+ * and keys to @json; either may be NULL and is then skipped.
+ */
+struct lsv_cap {
+	const struct lsv_device *dev;
+	unsigned pos;                  /* offset of the capability header */
+	unsigned id, version;
+	bool ext;
+	FILE *f;
+	json_object *json;
+	bool head_done;
+	bool truncated;                /* read past the end of config space */
+};
+
+/* Start the "Capabilities: [40] NAME: ..." line; ends with cap_end_head. */
+void cap_head(struct lsv_cap *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* A detail line under the capability. */
+void cap_line(struct lsv_cap *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void cap_int(struct lsv_cap *c, const char *key, uint64_t v);
+void cap_bool(struct lsv_cap *c, const char *key, bool v);
+void cap_str(struct lsv_cap *c, const char *key, const char *v);
+void cap_add(struct lsv_cap *c, const char *key, json_object *v);
+uint8_t cap8(struct lsv_cap *c, unsigned off);
+uint16_t cap16(struct lsv_cap *c, unsigned off);
+uint32_t cap32(struct lsv_cap *c, unsigned off);
+/* '+' or '-' as lspci writes flags. */
+static inline char pm(bool b)
+{
+	return b ? '+' : '-';
+}
+
+/* Name of a capability ID, NULL when unknown. */
+const char *lsv_cap_name(unsigned id);
+const char *lsv_ecap_name(unsigned id);
+void lsv_decode_cap(struct lsv_cap *c);
+void lsv_decode_pcie(struct lsv_cap *c);
+void lsv_decode_ecap(struct lsv_cap *c);
+
+/*
+ * Walk both capability chains, calling the decoders.  Text goes to @f
+ * (may be NULL); with @caps/@ecaps/@notes (may be NULL) each capability
+ * becomes a JSON object appended to @caps or @ecaps, and each remark
+ * about a malformed chain a string appended to @notes.
+ */
+void lsv_walk_caps(const struct lsv_device *d, FILE *f, json_object *caps,
+		   json_object *ecaps, json_object *notes);
+
+/* ---- output (lsvfio-print.c, lsvfio-json.c) --------------------------- */
+
+struct lsv_print_opts {
+	bool hexdump;                  /* -v: the raw config space too */
+};
+
+/* The one-line summary: "PATH: Class [cccc]: Vendor Device [vvvv:dddd]". */
+void lsv_print_summary(FILE *f, const struct lsv_device *d);
+/* Everything, as lspci -vv (and -xxx with hexdump). */
+void lsv_print_device(FILE *f, const struct lsv_device *d,
+		      const struct lsv_print_opts *o);
+json_object *lsv_device_json(const struct lsv_device *d,
+			     const struct lsv_print_opts *o);
+
+#endif
