@@ -18,14 +18,17 @@ struct peer {
 	int fd;                  /* socket, or the eventfd we read */
 	int fd2;                 /* the eventfd we write */
 	uint8_t *big;            /* 1 MiB, for the transfer */
-	int other;               /* the parent's end, closed in the child */
 };
 
-/* Without the parent's end closed here, its close() would be no EOF. */
+/*
+ * Only our own fds stay open here: else the parent's end of a socket,
+ * held by another helper too, would never reach its peer as EOF.
+ */
 static void peer_start(struct peer *p)
 {
-	if (p->other >= 0)
-		close(p->other);
+	int keep[2] = { p->fd, p->fd2 };
+
+	bench_keep_fds(keep, 2);
 }
 
 /* ---- the peer processes -------------------------------------------- */
@@ -49,6 +52,7 @@ static int peer_eventfd(void *arg)
 	struct peer *p = arg;
 	uint64_t v, one = 1;
 
+	peer_start(p);
 	for (;;) {
 		if (read(p->fd, &v, sizeof(v)) != sizeof(v))
 			return -EIO;
@@ -63,11 +67,16 @@ static int peer_xfer(void *arg)
 {
 	struct peer *p = arg;
 	uint8_t req[BENCH_SMALL_MSG];
+	uint8_t *big = malloc(BENCH_MIB);
 
 	peer_start(p);
+	if (!big)
+		return -ENOMEM;
+	memset(big, 0x5a, BENCH_MIB);
 	while (bench_read_full(p->fd, req, sizeof(req)) == 0)
-		if (bench_write_full(p->fd, p->big, BENCH_MIB) < 0)
+		if (bench_write_full(p->fd, big, BENCH_MIB) < 0)
 			return -EIO;
+	free(big);
 	return 0;
 }
 
@@ -119,7 +128,29 @@ static int run_eventfd(void *ctx, double *ns, size_t n)
 
 struct copy_ctx {
 	uint8_t *src, *dst;
+	int cpu, home;               /* where to copy, where to return */
 };
+
+/* The copy runs where the device's DMA copies run: the server's CPU. */
+static int memcpy_setup(void *ctx)
+{
+	struct copy_ctx *c = ctx;
+
+	if (c->cpu == c->home)
+		return 0;
+	int r = bench_pin(0, c->cpu);
+	if (!r)
+		memcpy(c->dst, c->src, BENCH_MIB);   /* warm this CPU's caches */
+	return r;
+}
+
+static void memcpy_teardown(void *ctx)
+{
+	struct copy_ctx *c = ctx;
+
+	if (c->cpu != c->home)
+		bench_pin(0, c->home);
+}
 
 static int run_memcpy(void *ctx, double *ns, size_t n)
 {
@@ -173,59 +204,42 @@ static int run_stream(void *ctx, double *ns, size_t n)
 	return 0;
 }
 
-/* ---- one baseline: a peer on the server CPU, measured from here ----- */
+/* ---- the peers, alive for a whole placement -------------------------- */
 
-static int socket_baseline(const struct bench_opts *o, int server_cpu,
-			   int (*peer_fn)(void *), bench_fn fn, size_t iters,
-			   uint8_t *big, struct meas *out)
+enum { PEER_PINGPONG, PEER_EVENTFD, PEER_XFER, PEER_STREAM, PEER_COUNT };
+
+struct baselines {
+	pid_t pid[PEER_COUNT];
+	struct peer self[PEER_COUNT];    /* our ends */
+	struct copy_ctx copy;
+	uint8_t *a, *b, *xbuf;
+};
+
+static pid_t socket_peer(int cpu, int (*fn)(void *), struct peer *self)
 {
 	int sv[2];
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
 		return -errno;
-	struct peer child = { .fd = sv[1], .fd2 = -1, .big = big,
-			      .other = sv[0] };
-	pid_t pid = bench_fork(server_cpu, peer_fn, &child);
+	struct peer child = { .fd = sv[1], .fd2 = -1 };
+	pid_t pid = bench_fork(cpu, fn, &child);
 	close(sv[1]);
 	if (pid < 0) {
 		close(sv[0]);
 		return pid;
 	}
-	struct peer self = { .fd = sv[0], .fd2 = -1, .big = big, .other = -1 };
-	int r = bench_measure(o, fn, &self, iters, out);
-	close(sv[0]);               /* EOF ends the peer */
-	int w = bench_reap(pid);
-	return r < 0 ? r : w;
+	self->fd = sv[0];
+	return pid;
 }
 
-static int eventfd_baseline(const struct bench_opts *o, int server_cpu,
-			    struct meas *out)
+static pid_t eventfd_peer(int cpu, struct peer *self)
 {
-	int ping = eventfd(0, EFD_CLOEXEC), pong = eventfd(0, EFD_CLOEXEC);
-	int r = -errno;
-
-	if (ping < 0 || pong < 0)
-		goto out;
-	struct peer child = { .fd = ping, .fd2 = pong, .other = -1 };
-	pid_t pid = bench_fork(server_cpu, peer_eventfd, &child);
-	if (pid < 0) {
-		r = pid;
-		goto out;
-	}
-	struct peer self = { .fd = ping, .fd2 = pong, .other = -1 };
-	r = bench_measure(o, run_eventfd, &self, o->lat_iters, out);
-	uint64_t stop = EVENTFD_STOP;
-	if (write(ping, &stop, sizeof(stop)) != sizeof(stop))
-		kill(pid, SIGKILL);
-	int w = bench_reap(pid);
-	if (!r)
-		r = w;
-out:
-	if (ping >= 0)
-		close(ping);
-	if (pong >= 0)
-		close(pong);
-	return r;
+	self->fd = eventfd(0, EFD_CLOEXEC);    /* we write, it reads */
+	self->fd2 = eventfd(0, EFD_CLOEXEC);   /* it writes, we read */
+	if (self->fd < 0 || self->fd2 < 0)
+		return -errno;
+	struct peer child = { .fd = self->fd, .fd2 = self->fd2 };
+	return bench_fork(cpu, peer_eventfd, &child);
 }
 
 static uint8_t *alloc_mib(uint8_t fill)
@@ -236,49 +250,108 @@ static uint8_t *alloc_mib(uint8_t fill)
 	return p;
 }
 
-int bench_baselines(const struct bench_opts *o, int client_cpu,
-		    int server_cpu, struct meas base[BASE_COUNT])
+void baselines_stop(struct baselines *b)
 {
-	uint8_t *a = alloc_mib(0x5a), *b = alloc_mib(0xa5);
-	int r = -ENOMEM;
+	if (!b)
+		return;
+	for (unsigned i = 0; i < PEER_COUNT; i++) {
+		struct peer *p = &b->self[i];
+		if (i == PEER_EVENTFD && b->pid[i] > 0) {
+			uint64_t stop = EVENTFD_STOP;
+			if (write(p->fd, &stop, sizeof(stop)) != sizeof(stop))
+				kill(b->pid[i], SIGKILL);
+		}
+		if (p->fd >= 0)
+			close(p->fd);          /* EOF ends a socket peer */
+		if (p->fd2 >= 0)
+			close(p->fd2);
+		if (b->pid[i] > 0)
+			bench_reap(b->pid[i]);
+	}
+	free(b->a);
+	free(b->b);
+	free(b->xbuf);
+	free(b);
+}
 
+static void item(struct bench_item *it, const char *name, bench_fn fn,
+		 void *ctx, size_t iters, struct meas *out)
+{
+	*it = (struct bench_item){ .name = name, .fn = fn, .ctx = ctx,
+				   .iters = iters, .out = out };
+}
+
+int baselines_start(struct baselines **out, const struct bench_opts *o,
+		    int client_cpu, int server_cpu, struct meas base[BASE_COUNT],
+		    struct bench_item items[BASE_COUNT])
+{
+	struct baselines *b = calloc(1, sizeof(*b));
+
+	*out = b;
 	memset(base, 0, sizeof(*base) * BASE_COUNT);
-	if (!a || !b)
-		goto out;
-	r = bench_pin(0, client_cpu);
-	if (r < 0)
-		goto out;
-	base[BASE_PINGPONG].err = socket_baseline(o, server_cpu, peer_pingpong,
-						  run_pingpong, o->lat_iters,
-						  NULL, &base[BASE_PINGPONG]);
-	base[BASE_EVENTFD].err = eventfd_baseline(o, server_cpu,
-						  &base[BASE_EVENTFD]);
-	struct copy_ctx cc = { .src = a, .dst = b };
-	base[BASE_MEMCPY].err = bench_measure(o, run_memcpy, &cc, o->bw_iters,
-					      &base[BASE_MEMCPY]);
-	/* Each process has its own copy of the buffer after the fork. */
-	base[BASE_XFER].err = socket_baseline(o, server_cpu, peer_xfer,
-					      run_xfer, o->bw_iters, a,
-					      &base[BASE_XFER]);
-	base[BASE_STREAM].err = socket_baseline(o, server_cpu, peer_stream,
-						run_stream, o->lat_iters / 4 + 1,
-						NULL, &base[BASE_STREAM]);
+	memset(items, 0, sizeof(*items) * BASE_COUNT);
+	if (!b)
+		return -ENOMEM;
+	for (unsigned i = 0; i < PEER_COUNT; i++)
+		b->self[i] = (struct peer){ .fd = -1, .fd2 = -1 };
+	b->a = alloc_mib(0x5a);
+	b->b = alloc_mib(0xa5);
+	b->xbuf = alloc_mib(0);
+	if (!b->a || !b->b || !b->xbuf)
+		return -ENOMEM;
+	/* Forked before any thread exists: the peers copy only this one. */
+	b->pid[PEER_PINGPONG] = socket_peer(server_cpu, peer_pingpong,
+					    &b->self[PEER_PINGPONG]);
+	b->pid[PEER_EVENTFD] = eventfd_peer(server_cpu, &b->self[PEER_EVENTFD]);
+	b->pid[PEER_XFER] = socket_peer(server_cpu, peer_xfer,
+					&b->self[PEER_XFER]);
+	b->pid[PEER_STREAM] = socket_peer(server_cpu, peer_stream,
+					  &b->self[PEER_STREAM]);
+	b->self[PEER_XFER].big = b->xbuf;
+	b->copy = (struct copy_ctx){ .src = b->a, .dst = b->b,
+				     .cpu = server_cpu, .home = client_cpu };
 
-	/* A doorbell costs a message there and an eventfd hop back. */
+	item(&items[BASE_PINGPONG], "raw ping-pong", run_pingpong,
+	     &b->self[PEER_PINGPONG], o->lat_iters, &base[BASE_PINGPONG]);
+	item(&items[BASE_EVENTFD], "raw eventfd", run_eventfd,
+	     &b->self[PEER_EVENTFD], o->lat_iters, &base[BASE_EVENTFD]);
+	item(&items[BASE_MEMCPY], "memcpy", run_memcpy, &b->copy, o->bw_iters,
+	     &base[BASE_MEMCPY]);
+	items[BASE_MEMCPY].setup = memcpy_setup;
+	items[BASE_MEMCPY].teardown = memcpy_teardown;
+	item(&items[BASE_XFER], "raw 1 MiB", run_xfer, &b->self[PEER_XFER],
+	     o->bw_iters, &base[BASE_XFER]);
+	item(&items[BASE_STREAM], "raw stream", run_stream,
+	     &b->self[PEER_STREAM], o->lat_iters / 4 + 1, &base[BASE_STREAM]);
+	/* Derived, not measured. */
+	items[BASE_DOORBELL] = (struct bench_item){ .name = "raw doorbell",
+						    .out = &base[BASE_DOORBELL] };
+
+	static const int peer_of[PEER_COUNT] = { BASE_PINGPONG, BASE_EVENTFD,
+						 BASE_XFER, BASE_STREAM };
+	int r = 0;
+	for (unsigned i = 0; i < PEER_COUNT; i++) {
+		if (b->pid[i] >= 0)
+			continue;
+		base[peer_of[i]].err = (int)b->pid[i];
+		items[peer_of[i]].fn = NULL;
+		b->pid[i] = 0;
+		r = r ? r : base[peer_of[i]].err;
+	}
+	return r;
+}
+
+/* A doorbell costs a message there and an eventfd hop back. */
+void baselines_derive(struct meas base[BASE_COUNT])
+{
 	struct meas *db = &base[BASE_DOORBELL];
 	const struct meas *pp = &base[BASE_PINGPONG], *ev = &base[BASE_EVENTFD];
+
+	memset(db, 0, sizeof(*db));
 	db->err = pp->err ? pp->err : ev->err;
-	if (!db->err) {
-		db->med = pp->med + ev->med / 2;
-		db->p99 = pp->p99 + ev->p99 / 2;
-		db->samples = pp->samples;
-	}
-	r = 0;
-	for (unsigned i = 0; i < BASE_COUNT; i++)
-		if (base[i].err && !r)
-			r = base[i].err;
-out:
-	free(a);
-	free(b);
-	return r;
+	if (db->err)
+		return;
+	db->med = pp->med + ev->med / 2;
+	db->p99 = pp->p99 + ev->p99 / 2;
+	db->samples = pp->samples;
 }

@@ -18,7 +18,6 @@
 #define BENCH_POSTED_MSG 36u     /* a 4-byte REGION_WRITE: hdr + rw + data */
 #define BENCH_BATCH      64u     /* posted writes / stream messages per sample */
 #define BENCH_MMIO_BATCH 256u    /* mapped loads per sample */
-#define BENCH_DMA_BATCH  16u     /* DMA commands per sample */
 
 static inline uint64_t bench_now_ns(void)
 {
@@ -38,7 +37,9 @@ struct meas {
 	double p99;              /* p99 over all samples */
 	size_t samples;
 	int err;                 /* 0, or -errno when it could not be measured */
-	double subtracted;       /* ns taken off med: a share of a fence round trip */
+	double subtracted;       /* ns taken off med: a register write round trip */
+	bool at_device;          /* DMA: timed by the device, not the client */
+	double e2e;              /* DMA: median ns from the write to its reply */
 };
 
 /* How much to measure. */
@@ -54,15 +55,45 @@ struct bench_opts {
 /* Fills @ns[0..n) with ns per operation; 0 or -errno. */
 typedef int (*bench_fn)(void *ctx, double *ns, size_t n);
 
+/* The samples of one quantity, run after run. */
+struct series {
+	double *all;             /* runs * iters samples */
+	double *meds;            /* one median per run */
+	double *tmp;             /* iters, for a run's median */
+	size_t iters;
+	unsigned runs, done;
+};
+
+/*
+ * One measured quantity.  Runs of all items alternate (a baseline run,
+ * then runs of the figures compared with it, ...), so that a burst of
+ * load from elsewhere on the machine hits both sides of a ratio.
+ */
+struct bench_item {
+	const char *name;
+	bench_fn fn;             /* NULL: not measured (out->err says why) */
+	void *ctx;
+	size_t iters;
+	int (*setup)(void *ctx);     /* before each run, not timed */
+	void (*teardown)(void *ctx); /* after each run */
+	struct meas *out;
+	struct series s;
+};
+
 /* stats.c */
-int bench_measure(const struct bench_opts *o, bench_fn fn, void *ctx,
-		  size_t iters, struct meas *out);
+int series_init(struct series *s, size_t iters, unsigned runs);
+int series_run(struct series *s, bench_fn fn, void *ctx);
+void series_finish(struct series *s, struct meas *out);
+/* Warm up every item, then o->runs rounds of one run of each. */
+void bench_items_run(const struct bench_opts *o, struct bench_item **items,
+		     unsigned n);
 double bench_median(double *v, size_t n);
 double bench_percentile(double *v, size_t n, double pct);
 int bench_pin(pid_t pid, int cpu);
 /* Fork a child pinned to @cpu running @fn(@arg); it _exits with its return. */
 pid_t bench_fork(int cpu, int (*fn)(void *arg), void *arg);
 int bench_reap(pid_t pid);
+void bench_keep_fds(const int *keep, unsigned n);
 int bench_read_full(int fd, void *buf, size_t len);
 int bench_write_full(int fd, const void *buf, size_t len);
 
@@ -76,8 +107,18 @@ enum {
 	BASE_DOORBELL,           /* derived: ping-pong + one eventfd hop */
 	BASE_COUNT
 };
-int bench_baselines(const struct bench_opts *o, int client_cpu,
-		    int server_cpu, struct meas base[BASE_COUNT]);
+
+/*
+ * The peers of the baselines, on @server_cpu; the memcpy runs there too,
+ * where the device's DMA copies run.  items[BASE_*] measure into base[].
+ */
+struct baselines;
+int baselines_start(struct baselines **out, const struct bench_opts *o,
+		    int client_cpu, int server_cpu, struct meas base[BASE_COUNT],
+		    struct bench_item items[BASE_COUNT]);
+void baselines_stop(struct baselines *b);
+/* The derived doorbell baseline, once the others are measured. */
+void baselines_derive(struct meas base[BASE_COUNT]);
 
 /* uvfio figures against a server on @server_cpu (device.c). */
 enum {
@@ -95,8 +136,13 @@ enum {
 	FIG_DOORBELL_NP,         /* non-posted doorbell write -> MSI eventfd */
 	FIG_COUNT
 };
-int bench_device(const struct bench_opts *o, int client_cpu, int server_cpu,
-		 struct meas fig[FIG_COUNT]);
+/* A testdev server on @server_cpu, opened; items[FIG_*] measure into fig[]. */
+struct bench_dev;
+int bench_device_start(struct bench_dev **out, const struct bench_opts *o,
+		       int client_cpu, int server_cpu, struct meas fig[FIG_COUNT],
+		       struct bench_item items[FIG_COUNT]);
+/* Finish what items measured (DMA end-to-end medians), close, reap. */
+int bench_device_stop(struct bench_dev *d);
 
 /* Static description of a baseline or a figure (report.c). */
 struct fig_desc {

@@ -10,11 +10,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <uvfio/client.h>
 #include <uvfio/device.h>
+#include "device/dev.h"
 #include "devices/models.h"
 
 #include "bench.h"
@@ -27,11 +29,65 @@
 
 /* ---- the server process ------------------------------------------- */
 
+/*
+ * How long the device itself took for each DMA command, written by the
+ * server process into memory it shares with the bench.  Seen from the
+ * client, a command also holds a register write round trip, whose noise
+ * (tens of us across CPUs in a VM) would swamp a 30 us copy.
+ */
+struct dma_probe {
+	uint64_t seq;                /* commands timed so far */
+	uint64_t last_ns;            /* the last one */
+};
+
 struct server_arg {
 	int fd;
 	int other;                   /* the client's end */
 	const char *serve_path;
+	struct dma_probe *probe;
 };
+
+/* Server process only: testdev's BAR0 callbacks, wrapped to time DMA_CMD. */
+static const struct uvfio_region_ops *g_bar0_ops;
+static void *g_bar0_opaque;
+static struct dma_probe *g_probe;
+
+static ssize_t timed_read(void *opaque, uint64_t off, void *buf, size_t count)
+{
+	(void)opaque;
+	return g_bar0_ops->read(g_bar0_opaque, off, buf, count);
+}
+
+static ssize_t timed_write(void *opaque, uint64_t off, const void *buf,
+			   size_t count)
+{
+	(void)opaque;
+	if (off != TESTDEV_REG_DMA_CMD || count != 4)
+		return g_bar0_ops->write(g_bar0_opaque, off, buf, count);
+	uint64_t t0 = bench_now_ns();
+	ssize_t n = g_bar0_ops->write(g_bar0_opaque, off, buf, count);
+	__atomic_store_n(&g_probe->last_ns, bench_now_ns() - t0, __ATOMIC_RELAXED);
+	__atomic_store_n(&g_probe->seq, g_probe->seq + 1, __ATOMIC_RELEASE);
+	return n;
+}
+
+static const struct uvfio_region_ops timed_ops = {
+	.read = timed_read,
+	.write = timed_write,
+};
+
+/* The bench links the static library: the region table is reachable. */
+static void probe_dma(struct uvfio_dev *dev, struct dma_probe *probe)
+{
+	struct dev_region *r = dev_region(dev, VFIO_PCI_BAR0_REGION_INDEX);
+
+	if (!probe || !r || !r->ops || !r->ops->read || !r->ops->write)
+		return;
+	g_bar0_ops = r->ops;
+	g_bar0_opaque = r->opaque;
+	g_probe = probe;
+	r->ops = &timed_ops;
+}
 
 static int server_main(void *arg)
 {
@@ -57,6 +113,7 @@ static int server_main(void *arg)
 	struct uvfio_dev *dev = uvfio_model_testdev.create(&state);
 	if (!dev)
 		return -ENOMEM;
+	probe_dma(dev, a->probe);
 	struct uvfio_server *srv = uvfio_server_new(dev, NULL);
 	int r = srv ? uvfio_server_adopt_fd(srv, a->fd) : -ENOMEM;
 	if (!r)
@@ -74,6 +131,10 @@ struct dctx {
 	int efd;                     /* MSI vector 0 */
 	uint32_t cmd;                /* DMA command under test */
 	uint32_t seq;
+	struct dma_probe *probe;     /* NULL: uvfio-serve, not timed there */
+	double *e2e;                 /* DMA samples seen from the client */
+	size_t ne2e, e2e_cap;
+	bool client_timed;           /* some DMA sample lacked the device's time */
 };
 
 static int run_read4(void *ctx, double *ns, size_t n)
@@ -168,34 +229,40 @@ static int run_write1m(void *ctx, double *ns, size_t n)
 }
 
 /*
- * testdev runs a DMA inside the DMA_CMD write.  The commands go as posted
- * writes, BENCH_DMA_BATCH of them, then a read of DMA_STATUS, which is
- * ordered behind them: when it returns every DMA is done.  The read's
- * round trip is taken off afterwards (subtract_fence() in uvfio-bench.c).
+ * testdev runs a DMA inside the DMA_CMD write, so a non-posted write
+ * returns when the DMA is done.  A sample is the device's own time for
+ * it when the probe has it; else the client's, whose register write
+ * round trip is taken off afterwards (uvfio-bench.c).
  */
 static int run_dma(void *ctx, double *ns, size_t n)
 {
 	struct dctx *c = ctx;
 
 	for (size_t i = 0; i < n; i++) {
+		uint64_t seq = c->probe ? __atomic_load_n(&c->probe->seq,
+							  __ATOMIC_ACQUIRE) : 0;
 		uint64_t t0 = bench_now_ns();
-		for (unsigned j = 0; j < BENCH_DMA_BATCH; j++) {
-			int r = uvfio_region_write_posted(c->dev, BAR0,
-							  TESTDEV_REG_DMA_CMD,
-							  &c->cmd, sizeof(c->cmd));
-			if (r < 0)
-				return r;
-		}
-		uint32_t st = 0;
-		int r = uvfio_region_read32(c->dev, BAR0, TESTDEV_REG_DMA_STATUS,
-					    &st);
-		ns[i] = (double)(bench_now_ns() - t0) / BENCH_DMA_BATCH;
+		int r = uvfio_region_write32(c->dev, BAR0, TESTDEV_REG_DMA_CMD,
+					     c->cmd);
+		double e2e = (double)(bench_now_ns() - t0);
 		if (r < 0)
 			return r;
-		if (st)
-			return -(int)st;
+		if (c->probe && __atomic_load_n(&c->probe->seq,
+						__ATOMIC_ACQUIRE) == seq + 1) {
+			ns[i] = (double)__atomic_load_n(&c->probe->last_ns,
+							__ATOMIC_RELAXED);
+		} else {
+			ns[i] = e2e;
+			c->client_timed = true;
+		}
+		if (c->ne2e < c->e2e_cap)
+			c->e2e[c->ne2e++] = e2e;
 	}
-	return 0;
+	uint32_t st = 0;
+	int r = uvfio_region_read32(c->dev, BAR0, TESTDEV_REG_DMA_STATUS, &st);
+	if (r < 0)
+		return r;
+	return st ? -(int)st : 0;
 }
 
 static int wait_irq(int efd)
@@ -301,6 +368,24 @@ static int dma_check(struct dctx *c, const struct uvfio_dma_buf *w)
 	return 0;
 }
 
+static void dma_measure(const struct bench_opts *o, struct dctx *c,
+			struct meas *m)
+{
+	c->e2e_cap = (size_t)(o->runs ? o->runs : 1) * o->bw_iters + o->warmup;
+	c->e2e = calloc(c->e2e_cap, sizeof(*c->e2e));
+	c->ne2e = 0;
+	c->client_timed = false;
+	if (!c->e2e) {
+		m->err = -ENOMEM;
+		return;
+	}
+	bench_measure(o, run_dma, c, o->bw_iters, m);
+	m->at_device = !c->client_timed;
+	m->e2e = bench_median(c->e2e, c->ne2e);
+	free(c->e2e);
+	c->e2e = NULL;
+}
+
 static void dma_figures(const struct bench_opts *o, struct dctx *c,
 			uint32_t flags, struct meas *rd, struct meas *wr)
 {
@@ -314,11 +399,10 @@ static void dma_figures(const struct bench_opts *o, struct dctx *c,
 	if (r < 0) {
 		rd->err = wr->err = r;
 	} else {
-		size_t iters = o->bw_iters / BENCH_DMA_BATCH * 4 + 2;
 		c->cmd = DMA_CMD_READ;
-		bench_measure(o, run_dma, c, iters, rd);
+		dma_measure(o, c, rd);
 		c->cmd = DMA_CMD_WRITE;
-		bench_measure(o, run_dma, c, iters, wr);
+		dma_measure(o, c, wr);
 	}
 	if (w)
 		uvfio_dma_free(c->dev, w);
@@ -378,8 +462,16 @@ int bench_device(const struct bench_opts *o, int client_cpu, int server_cpu,
 		return r;
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
 		return -errno;
+	/* Shared with the server process, which times DMA commands in it. */
+	struct dma_probe *probe = NULL;
+	if (!o->serve_path) {
+		probe = mmap(NULL, sizeof(*probe), PROT_READ | PROT_WRITE,
+			     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+		if (probe == MAP_FAILED)
+			probe = NULL;
+	}
 	struct server_arg sa = { .fd = sv[1], .other = sv[0],
-				 .serve_path = o->serve_path };
+				 .serve_path = o->serve_path, .probe = probe };
 	pid_t pid = bench_fork(server_cpu, server_main, &sa);
 	close(sv[1]);
 	if (pid < 0) {
@@ -387,7 +479,7 @@ int bench_device(const struct bench_opts *o, int client_cpu, int server_cpu,
 		return pid;
 	}
 
-	struct dctx c = { .efd = -1 };
+	struct dctx c = { .efd = -1, .probe = probe };
 	c.big = aligned_alloc(4096, BENCH_MIB);
 	if (!c.big) {
 		close(sv[0]);
@@ -405,6 +497,8 @@ int bench_device(const struct bench_opts *o, int client_cpu, int server_cpu,
 	}
 	free(c.big);
 	int w = bench_reap(pid);
+	if (probe)
+		munmap(probe, sizeof(*probe));
 	if (!r && w < 0)
 		fprintf(stderr, "uvfio-bench: the server did not exit cleanly\n");
 	for (unsigned i = 0; i < FIG_COUNT && !r; i++)

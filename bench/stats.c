@@ -1,13 +1,17 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* uvfio-bench: runs, medians, percentiles, pinning and helper processes. */
+#include <dirent.h>
 #include <errno.h>
 #include <sched.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "bench.h"
+
+#define MIN(a, b) ((a) < (b) ? (a) : (b))
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -38,52 +42,105 @@ double bench_percentile(double *v, size_t n, double pct)
 	return v[rank - 1];
 }
 
+int series_init(struct series *s, size_t iters, unsigned runs)
+{
+	memset(s, 0, sizeof(*s));
+	s->iters = iters ? iters : 1;
+	s->runs = runs ? runs : 1;
+	s->all = calloc((size_t)s->runs * s->iters, sizeof(*s->all));
+	s->meds = calloc(s->runs, sizeof(*s->meds));
+	s->tmp = calloc(s->iters, sizeof(*s->tmp));
+	if (!s->all || !s->meds || !s->tmp) {
+		series_finish(s, NULL);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+int series_run(struct series *s, bench_fn fn, void *ctx)
+{
+	if (s->done >= s->runs)
+		return -ENOSPC;
+	double *run = s->all + (size_t)s->done * s->iters;
+	int r = fn(ctx, run, s->iters);
+	if (r < 0)
+		return r;
+	/* The median sorts a copy: all[] is sorted as a whole at the end. */
+	memcpy(s->tmp, run, s->iters * sizeof(*s->tmp));
+	s->meds[s->done++] = bench_median(s->tmp, s->iters);
+	return 0;
+}
+
 /*
- * Warm up, then o->runs runs of @iters samples each.  The figure is the
- * median of the run medians (one disturbed run does not move it); the
- * p99 is over every sample of every run.
+ * The figure is the median of the run medians (one disturbed run does
+ * not move it); the p99 is over every sample of every run.
  */
-int bench_measure(const struct bench_opts *o, bench_fn fn, void *ctx,
-		  size_t iters, struct meas *out)
+void series_finish(struct series *s, struct meas *out)
+{
+	if (out && s->done) {
+		out->med = bench_median(s->meds, s->done);
+		out->p99 = bench_percentile(s->all, (size_t)s->done * s->iters,
+					    99.0);
+		out->samples = (size_t)s->done * s->iters;
+	}
+	free(s->all);
+	free(s->meds);
+	free(s->tmp);
+	s->all = s->meds = s->tmp = NULL;
+}
+
+static int item_run(struct bench_item *it, double *warm, size_t nwarm)
+{
+	int r = it->setup ? it->setup(it->ctx) : 0;
+	if (!r)
+		r = warm ? it->fn(it->ctx, warm, nwarm) :
+			   series_run(&it->s, it->fn, it->ctx);
+	if (it->teardown)
+		it->teardown(it->ctx);
+	return r;
+}
+
+void bench_items_run(const struct bench_opts *o, struct bench_item **items,
+		     unsigned n)
 {
 	unsigned runs = o->runs ? o->runs : 1;
-	size_t warm = o->warmup < iters ? o->warmup : iters;
-	double *all = calloc((size_t)runs * iters, sizeof(*all));
-	double *meds = calloc(runs, sizeof(*meds));
-	int r = -ENOMEM;
+	size_t nwarm = o->warmup ? o->warmup : 1;
+	double *warm = calloc(nwarm, sizeof(*warm));
 
-	memset(out, 0, sizeof(*out));
-	if (!all || !meds)
-		goto out;
-	if (warm) {
-		r = fn(ctx, all, warm);
-		if (r < 0)
-			goto out;
-	}
-	for (unsigned i = 0; i < runs; i++) {
-		double *run = all + (size_t)i * iters;
-		r = fn(ctx, run, iters);
-		if (r < 0)
-			goto out;
-		/* The median sorts a copy: all[] is sorted as a whole later. */
-		double *tmp = malloc(iters * sizeof(*tmp));
-		if (!tmp) {
-			r = -ENOMEM;
-			goto out;
+	for (unsigned i = 0; i < n; i++) {
+		struct bench_item *it = items[i];
+		if (!it->fn)
+			continue;
+		int r = warm ? series_init(&it->s, it->iters, runs) : -ENOMEM;
+		if (!r)
+			r = item_run(it, warm, MIN(nwarm, it->iters));
+		if (r < 0) {
+			it->out->err = r;
+			it->fn = NULL;
+			series_finish(&it->s, NULL);
 		}
-		memcpy(tmp, run, iters * sizeof(*tmp));
-		meds[i] = bench_median(tmp, iters);
-		free(tmp);
 	}
-	out->med = bench_median(meds, runs);
-	out->p99 = bench_percentile(all, (size_t)runs * iters, 99.0);
-	out->samples = (size_t)runs * iters;
-	r = 0;
-out:
-	out->err = r;
-	free(all);
-	free(meds);
-	return r;
+	for (unsigned k = 0; k < runs; k++) {
+		for (unsigned i = 0; i < n; i++) {
+			struct bench_item *it = items[i];
+			if (!it->fn)
+				continue;
+			int r = item_run(it, NULL, 0);
+			if (r < 0) {
+				it->out->err = r;
+				it->fn = NULL;
+			}
+		}
+	}
+	for (unsigned i = 0; i < n; i++) {
+		struct bench_item *it = items[i];
+		if (it->s.all)
+			series_finish(&it->s, it->out->err ? NULL : it->out);
+		if (o->verbose && !it->out->err)
+			fprintf(stderr, "uvfio-bench:   %-28s median %.0f ns\n",
+				it->name, it->out->med);
+	}
+	free(warm);
 }
 
 int bench_pin(pid_t pid, int cpu)
@@ -104,6 +161,28 @@ pid_t bench_fork(int cpu, int (*fn)(void *arg), void *arg)
 	if (bench_pin(0, cpu) < 0)
 		_exit(126);
 	_exit(fn(arg) < 0 ? 1 : 0);
+}
+
+/*
+ * In a forked helper: close every fd but stdio and @keep, so that the
+ * ends other helpers' peers hold do not keep their sockets open.
+ */
+void bench_keep_fds(const int *keep, unsigned n)
+{
+	DIR *d = opendir("/proc/self/fd");
+	if (!d)
+		return;
+	int self = dirfd(d);
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		int fd = atoi(e->d_name);
+		bool kept = fd < 3 || fd == self || e->d_name[0] == '.';
+		for (unsigned i = 0; i < n && !kept; i++)
+			kept = fd == keep[i];
+		if (!kept)
+			close(fd);
+	}
+	closedir(d);
 }
 
 int bench_reap(pid_t pid)

@@ -10,9 +10,14 @@
  * fd-less windows): on the main socket when there is no twin socket, on
  * the twin socket otherwise.  They are served in between, else a server
  * that needs our memory to finish a region access would deadlock us.
+ * The same while a message of ours waits for room in the socket: the
+ * server may be blocked sending a big request to us and read nothing.
+ * On the main socket its reply then waits (c->held) until our message is
+ * out, so the two never interleave.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,15 +75,20 @@ static bool stale_take(struct vu_client *c, uint16_t id)
  * A complete message is in c->rx.  Returns 1 when it is the reply to
  * @id/@cmd (left in c->rx), 0 when it was consumed (a server request
  * served, a late reply dropped), or -errno.  @id < 0: no reply awaited.
+ * @hold: one of our messages is half sent, a request's reply waits in
+ * c->held.
  */
-static int take_message(struct vu_client *c, int id, uint16_t cmd)
+static int take_message(struct vu_client *c, int id, uint16_t cmd, bool hold)
 {
 	const struct vu_hdr *h = &c->rx.hdr;
 	unsigned type = h->flags & VU_F_TYPE_MASK;
 	int r = 0;
 
 	if (type == VU_F_TYPE_COMMAND && !c->negotiating) {
-		r = vuc_serve_one(c, c->sock, &c->rx);
+		if (hold)
+			vuc_serve_held(c, &c->rx);
+		else
+			r = vuc_serve_one(c, c->sock, &c->rx);
 		vu_rx_release(&c->rx);
 		return r < 0 ? vuc_fail(c, r) : 0;
 	}
@@ -144,7 +154,7 @@ static int wait_reply(struct vu_client *c, uint16_t id, uint16_t cmd)
 		if (r < 0)
 			return vuc_fail(c, r);
 		if (r > 0) {
-			r = take_message(c, id, cmd);
+			r = take_message(c, id, cmd, false);
 			if (r > 0)
 				return 0;
 		}
@@ -166,20 +176,115 @@ static int wait_reply(struct vu_client *c, uint16_t id, uint16_t cmd)
 	}
 }
 
+/*
+ * Serve what is complete on the main socket without blocking.  req_lock
+ * held, no request in progress: no reply of ours can be in the stream.
+ * Returns how many messages were taken, plus 1 if a partial one grew.
+ */
+static int main_drain_locked(struct vu_client *c)
+{
+	size_t got = c->rx.got;
+	int n = 0;
+
+	atomic_store(&c->sock_ready, false);
+	while (!c->dead) {
+		int r = vu_rx_step(&c->rx, c->sock, &c->lim);
+		if (r < 0) {
+			vuc_fail(c, r);
+			break;
+		}
+		if (!r)
+			break;
+		got = 0;
+		if (take_message(c, -1, 0, false) < 0)
+			break;
+		if (n < INT_MAX - 1)
+			n++;
+	}
+	if (c->dead)
+		return c->dead;
+	return n + (c->rx.got != got);
+}
+
+int vuc_main_drain(struct vu_client *c)
+{
+	pthread_mutex_lock(&c->req_lock);
+	int r = main_drain_locked(c);
+	pthread_mutex_unlock(&c->req_lock);
+	return r;
+}
+
+/*
+ * Our message is stuck half sent and the main socket has input: with no
+ * twin socket it may be a server request, the server blocked sending it
+ * as we are.  Read it; its reply waits in c->held until our message is
+ * out.  Then stop reading: the server waits for that reply and sends
+ * nothing else.
+ */
+static int main_readable(void *opaque)
+{
+	struct vu_client *c = opaque;
+
+	while (!c->held.valid) {
+		int r = vu_rx_step(&c->rx, c->sock, &c->lim);
+		if (r < 0)
+			return vuc_fail(c, r);
+		if (!r)
+			return 0;
+		r = take_message(c, -1, 0, true);
+		if (r < 0)
+			return r;
+	}
+	return 1;
+}
+
+/* Same with a twin socket that no thread serves. */
+static int twin_readable(void *opaque)
+{
+	struct vu_client *c = opaque;
+
+	vuc_twin_drain(c);   /* a failure is sticky and logged there */
+	return atomic_load(&c->twin_err) ? 1 : 0;
+}
+
 int vuc_send_request(struct vu_client *c, uint16_t cmd, uint32_t flags,
 		     const struct iovec *iov, unsigned niov, const int *fds,
 		     unsigned nfds, uint16_t *id)
 {
 	if (c->dead)
 		return c->dead;
+	struct vu_send_watch w = { .fd = -1, .opaque = c };
+	if (c->negotiating) {
+		/* Nothing but the VERSION reply may come. */
+	} else if (c->twin < 0) {
+		/* A caller that only posts never reads: see dma_thread(). */
+		if ((flags & VU_F_NO_REPLY) &&
+		    atomic_load_explicit(&c->sock_ready, memory_order_relaxed)) {
+			int r = main_drain_locked(c);
+			if (r < 0)
+				return r;
+		}
+		w.fd = c->sock;
+		w.readable = main_readable;
+	} else if (!c->thread_on && !atomic_load(&c->twin_err)) {
+		w.fd = c->twin;
+		w.readable = twin_readable;
+	}
 	struct vu_hdr h = {
 		.msg_id = c->next_id++,
 		.command = cmd,
 		.flags = VU_F_TYPE_COMMAND | flags,
 	};
-	int r = vu_send(c->sock, &h, iov, niov, fds, nfds, c->timeout_ms);
-	if (r < 0)
+	/* While it waits for room, the server's requests are served. */
+	int r = vu_send_watch(c->sock, &h, iov, niov, fds, nfds,
+			      c->timeout_ms, &w);
+	/* A reply held back meanwhile goes right after our message. */
+	if (!r)
+		r = vuc_send_held(c);
+	if (r < 0) {
+		vuc_held_drop(c);
 		return vuc_fail(c, r);   /* part of it may be out: desynced */
+	}
 	if (id)
 		*id = h.msg_id;
 	return 0;
@@ -379,23 +484,8 @@ static int vuc_dispatch(struct uvfio_backend *be)
 	}
 
 	/* Requests come between replies on the main socket. */
-	pthread_mutex_lock(&c->req_lock);
-	while (!c->dead) {
-		r = vu_rx_step(&c->rx, c->sock, &c->lim);
-		if (r < 0) {
-			r = vuc_fail(c, r);
-			break;
-		}
-		if (!r)
-			break;
-		r = take_message(c, -1, 0);
-		if (r < 0)
-			break;
-	}
-	if (c->dead)
-		r = c->dead;
-	pthread_mutex_unlock(&c->req_lock);
-	return r;
+	r = vuc_main_drain(c);
+	return r < 0 ? r : 0;
 }
 
 static uint64_t vuc_dma_requests(struct uvfio_backend *be)
@@ -410,6 +500,7 @@ static void vuc_close(struct uvfio_backend *be)
 	if (!c)
 		return;
 	vuc_thread_stop(c);
+	vuc_held_drop(c);
 	for (unsigned i = 0; i < c->nregion_fds; i++)
 		close_fd(&c->region_fds[i]);
 	free(c->region_fds);
@@ -526,7 +617,8 @@ int uvfio_user_open_fd(int fd, const struct uvfio_backend_conf *conf,
 		c->recv_waits = true;
 	}
 	r = negotiate(c, conf->twin_socket);
-	if (!r && c->twin >= 0 && conf->dma_thread)
+	/* Serving the twin socket, or the main one between our requests. */
+	if (!r && conf->dma_thread)
 		r = vuc_thread_start(c);
 	if (r < 0) {
 		vuc_close(&c->be);

@@ -24,6 +24,19 @@ struct vu_window {
 	uint32_t flags;          /* UVFIO_DMA_READ / UVFIO_DMA_WRITE */
 };
 
+/*
+ * The reply to a server request that was read from the main socket while
+ * a message of ours was half sent: it goes out once ours is complete (two
+ * messages never interleave on the stream).  The server has at most one
+ * request outstanding, so one is enough.
+ */
+struct vu_held {
+	bool valid;
+	struct vu_hdr hdr;       /* of the reply: id, command, flags, error */
+	uint64_t addr, count;    /* the reply's body, unless an error */
+	uint8_t *data;           /* DMA_READ: a copy of the data, count bytes */
+};
+
 /* Ids of requests we gave up on, whose late replies are dropped. */
 #define VU_STALE_IDS 8
 
@@ -59,8 +72,19 @@ struct vu_client {
 	int *region_fds;                 /* [nregion_fds], -1 when none */
 	unsigned nregion_fds;
 	atomic_bool posted;              /* posted writes not yet fenced */
+	struct vu_held held;             /* req_lock */
+	/*
+	 * Set by the thread that serves the main socket (no twin socket)
+	 * when it found input while a caller held req_lock: a caller that
+	 * only posts writes, and so never reads, serves it instead.
+	 */
+	atomic_bool sock_ready;
 
-	/* Twin socket: the server's requests, when negotiated. */
+	/*
+	 * Twin socket: the server's requests, when negotiated.  The thread
+	 * (dma_thread) serves the twin socket, or without one the main
+	 * socket between our requests.
+	 */
 	int twin;
 	pthread_mutex_t twin_lock;       /* twin_rx, when no thread owns it */
 	struct vu_rx twin_rx;
@@ -101,6 +125,12 @@ int vuc_call_sink(struct vu_client *c, uint16_t cmd, const struct iovec *iov,
 /* Same, taking req_lock, for a reply that carries nothing we use. */
 int vuc_call_simple(struct vu_client *c, uint16_t cmd, const void *req,
 		    size_t len, const int *fds, unsigned nfds);
+/*
+ * Serve what is complete on the main socket without blocking (no twin
+ * socket); takes req_lock.  Returns > 0 when it read anything, 0 when
+ * there was nothing, -errno when the connection failed.
+ */
+int vuc_main_drain(struct vu_client *c);
 /* Log a malformed reply; returns -EPROTO. */
 int vuc_proto_error(struct vu_client *c, const char *what);
 
@@ -138,6 +168,16 @@ void vuc_win_fini(struct vu_client *c);
  * return is -errno only when the socket failed.
  */
 int vuc_serve_one(struct vu_client *c, int sock, struct vu_rx *rx);
+/*
+ * Same for a request read from the main socket while one of our messages
+ * is half sent (req_lock held): a DMA_WRITE's data is stored at once, a
+ * DMA_READ's copied, and the reply waits in c->held for vuc_send_held().
+ */
+void vuc_serve_held(struct vu_client *c, struct vu_rx *rx);
+/* Send the held reply, if any, on the main socket; 0 or -errno. */
+int vuc_send_held(struct vu_client *c);
+/* Forget the held reply (the connection failed). */
+void vuc_held_drop(struct vu_client *c);
 
 /* Serve whatever is complete on the twin socket without blocking. */
 int vuc_twin_drain(struct vu_client *c);

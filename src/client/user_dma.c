@@ -6,9 +6,11 @@
  * these messages.  The server is not trusted: every request is checked
  * against the window table before a byte of our memory is touched.
  *
- * Requests arrive on the twin socket when one was negotiated (served by a
- * library thread, or by uvfio_device_dispatch() and every call when the
- * caller runs the loop), else on the main socket between replies.
+ * Requests arrive on the twin socket when one was negotiated, else on the
+ * main socket between replies.  They are served by the library's thread
+ * (which serves the main socket only while no caller is in a request),
+ * or by uvfio_device_dispatch() when the caller runs the loop, and in
+ * every call that waits for a reply or for room to send.
  */
 #include <errno.h>
 #include <poll.h>
@@ -17,6 +19,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <syslog.h>
+#include <time.h>
 
 #include "client/user.h"
 
@@ -134,13 +137,43 @@ static struct vu_window *win_find(struct vu_client *c, uint64_t addr,
 
 /* ---- serving requests ---------------------------------------------- */
 
+/*
+ * Keep the reply to request @h for later (see struct vu_held): an error
+ * reply when @err, else one carrying @rw and, for a DMA_READ, @data
+ * (malloc'd, taken over).
+ */
+static void hold_reply(struct vu_client *c, const struct vu_hdr *h, int err,
+		       const struct vu_dma_rw *rw, uint8_t *data)
+{
+	vuc_held_drop(c);
+	c->held = (struct vu_held){
+		.valid = true,
+		.hdr = {
+			.msg_id = h->msg_id,
+			.command = h->command,
+			.flags = VU_F_TYPE_REPLY | (err ? VU_F_ERROR : 0),
+			.error = (uint32_t)(err < 0 ? -err : err),
+		},
+		.addr = rw && !err ? rw->addr : 0,
+		.count = rw && !err ? rw->count : 0,
+		.data = err ? NULL : data,
+	};
+	if (err)
+		free(data);
+}
+
+/* @hold: keep the reply in c->held instead of sending it on @sock. */
 static int reply_error(struct vu_client *c, int sock, const struct vu_hdr *h,
-		       int err)
+		       int err, bool hold)
 {
 	ulog_printf(&c->log, LOG_DEBUG, "vfio-user: %s from server: %s",
 		    uvfio_command_name(h->command), strerror(-err));
 	if (h->flags & VU_F_NO_REPLY)
 		return 0;
+	if (hold) {
+		hold_reply(c, h, err, NULL, NULL);
+		return 0;
+	}
 	return vu_send_error(sock, h, err, c->timeout_ms);
 }
 
@@ -164,26 +197,38 @@ static int dma_req_parse(struct vu_client *c, const struct vu_rx *rx,
 }
 
 static int serve_dma_read(struct vu_client *c, int sock,
-			  const struct vu_rx *rx)
+			  const struct vu_rx *rx, bool hold)
 {
 	const struct vu_hdr *h = &rx->hdr;
+	bool reply = !(h->flags & VU_F_NO_REPLY);
 	struct vu_dma_rw req;
+	uint8_t *copy = NULL;
 	int err = dma_req_parse(c, rx, &req);
 
 	if (!err && vu_rx_len(rx) != sizeof(req))
 		err = -EINVAL;
+	/* A held reply cannot point into a window that may go meanwhile. */
+	if (!err && hold && reply && !(copy = malloc((size_t)req.count)))
+		err = -ENOMEM;
 	if (err)
-		return reply_error(c, sock, h, err);
+		return reply_error(c, sock, h, err, hold);
 
 	pthread_mutex_lock(&c->dma_lock);
 	struct vu_window *w = win_find(c, req.addr, req.count,
 				       UVFIO_DMA_READ, &err);
 	if (!w) {
 		pthread_mutex_unlock(&c->dma_lock);
-		return reply_error(c, sock, h, err);
+		free(copy);
+		return reply_error(c, sock, h, err, hold);
 	}
+	/* Counted before the reply goes: the server may go on at once. */
+	atomic_fetch_add(&c->dma_requests, 1);
+	const uint8_t *src = w->vaddr + (req.addr - w->iova);
 	int r = 0;
-	if (!(h->flags & VU_F_NO_REPLY)) {
+	if (copy) {
+		memcpy(copy, src, (size_t)req.count);
+		hold_reply(c, h, 0, &req, copy);
+	} else if (reply) {
 		/*
 		 * Send straight from the window, lock held: an unmap waits
 		 * until the data is out, so it never reads freed memory.
@@ -195,18 +240,16 @@ static int serve_dma_read(struct vu_client *c, int sock,
 		};
 		struct iovec iov[2] = {
 			{ &req, sizeof(req) },
-			{ w->vaddr + (req.addr - w->iova), (size_t)req.count },
+			{ (void *)src, (size_t)req.count },
 		};
 		r = vu_send(sock, &rh, iov, 2, NULL, 0, c->timeout_ms);
 	}
 	pthread_mutex_unlock(&c->dma_lock);
-	if (!r)
-		atomic_fetch_add(&c->dma_requests, 1);
 	return r;
 }
 
 static int serve_dma_write(struct vu_client *c, int sock,
-			   const struct vu_rx *rx)
+			   const struct vu_rx *rx, bool hold)
 {
 	const struct vu_hdr *h = &rx->hdr;
 	struct vu_dma_rw req;
@@ -215,7 +258,7 @@ static int serve_dma_write(struct vu_client *c, int sock,
 	if (!err && vu_rx_len(rx) - sizeof(req) != req.count)
 		err = -EINVAL;
 	if (err)
-		return reply_error(c, sock, h, err);
+		return reply_error(c, sock, h, err, hold);
 
 	pthread_mutex_lock(&c->dma_lock);
 	struct vu_window *w = win_find(c, req.addr, req.count,
@@ -225,11 +268,15 @@ static int serve_dma_write(struct vu_client *c, int sock,
 		       (size_t)req.count);
 	pthread_mutex_unlock(&c->dma_lock);
 	if (!w)
-		return reply_error(c, sock, h, err);
+		return reply_error(c, sock, h, err, hold);
 
 	atomic_fetch_add(&c->dma_requests, 1);
 	if (h->flags & VU_F_NO_REPLY)
 		return 0;
+	if (hold) {
+		hold_reply(c, h, 0, &req, NULL);
+		return 0;
+	}
 	struct vu_hdr rh = {
 		.msg_id = h->msg_id,
 		.command = h->command,
@@ -239,20 +286,58 @@ static int serve_dma_write(struct vu_client *c, int sock,
 	return vu_send(sock, &rh, &iov, 1, NULL, 0, c->timeout_ms);
 }
 
-int vuc_serve_one(struct vu_client *c, int sock, struct vu_rx *rx)
+static int serve(struct vu_client *c, int sock, struct vu_rx *rx, bool hold)
 {
 	switch (rx->hdr.command) {
 	case VU_CMD_DMA_READ:
-		return serve_dma_read(c, sock, rx);
+		return serve_dma_read(c, sock, rx, hold);
 	case VU_CMD_DMA_WRITE:
-		return serve_dma_write(c, sock, rx);
+		return serve_dma_write(c, sock, rx, hold);
 	default:
 		ulog_printf(&c->log, LOG_WARNING,
 			    "vfio-user: server sent unsupported request %u (%s)",
 			    rx->hdr.command,
 			    uvfio_command_name(rx->hdr.command));
-		return reply_error(c, sock, &rx->hdr, -ENOSYS);
+		return reply_error(c, sock, &rx->hdr, -ENOSYS, hold);
 	}
+}
+
+int vuc_serve_one(struct vu_client *c, int sock, struct vu_rx *rx)
+{
+	return serve(c, sock, rx, false);
+}
+
+void vuc_serve_held(struct vu_client *c, struct vu_rx *rx)
+{
+	ulog_printf(&c->log, LOG_DEBUG,
+		    "vfio-user: %s request while sending, reply held back",
+		    uvfio_command_name(rx->hdr.command));
+	serve(c, c->sock, rx, true);   /* holding, nothing is sent */
+}
+
+int vuc_send_held(struct vu_client *c)
+{
+	struct vu_held *hd = &c->held;
+
+	if (!hd->valid)
+		return 0;
+	struct vu_dma_rw rw = { .addr = hd->addr, .count = hd->count };
+	struct iovec iov[2] = {
+		{ &rw, sizeof(rw) },
+		{ hd->data, hd->data ? (size_t)hd->count : 0 },
+	};
+	bool body = !(hd->hdr.flags & VU_F_ERROR);
+	/* The server waits for this and reads meanwhile: a plain send. */
+	int r = vu_send(c->sock, &hd->hdr, iov, body ? 2 : 0, NULL, 0,
+			c->timeout_ms);
+	vuc_held_drop(c);
+	return r;
+}
+
+void vuc_held_drop(struct vu_client *c)
+{
+	free(c->held.data);
+	memset(&c->held, 0, sizeof(c->held));
 }
 
 /* ---- the twin socket ------------------------------------------------ */
@@ -299,13 +384,48 @@ int vuc_twin_drain(struct vu_client *c)
 	return r;
 }
 
+/*
+ * Without a twin socket the thread wakes for every reply a caller
+ * receives, only to find it gone: that costs the caller a futex wake
+ * and lock contention per request.  After this many such wakes in a row
+ * (and no long sleep between them) it keeps off the socket for a while;
+ * a caller in a request serves what comes meanwhile itself, and the
+ * server waits for a DMA reply for seconds.
+ */
+#define VU_IDLE_WAKES       4
+#define VU_IDLE_BACKOFF_MS  1
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * The library's thread: serves the twin socket, or without one the main
+ * socket while no caller is in a request (a caller waiting for its reply
+ * serves the requests that come meanwhile itself).
+ */
 static void *dma_thread(void *arg)
 {
 	struct vu_client *c = arg;
+	bool twin = c->twin >= 0;
+	unsigned idle_wakes = 0;
+	int64_t slept = 0;
 
 	for (;;) {
+		if (idle_wakes >= VU_IDLE_WAKES) {
+			struct pollfd s = { .fd = c->stop_fd, .events = POLLIN };
+			idle_wakes = 0;
+			if (poll(&s, 1, VU_IDLE_BACKOFF_MS) > 0)
+				break;
+		}
+		if (!twin)
+			slept = mono_ms();
 		struct pollfd p[2] = {
-			{ .fd = c->twin, .events = POLLIN },
+			{ .fd = twin ? c->twin : c->sock, .events = POLLIN },
 			{ .fd = c->stop_fd, .events = POLLIN },
 		};
 		if (poll(p, 2, -1) < 0) {
@@ -317,9 +437,28 @@ static void *dma_thread(void *arg)
 		}
 		if (p[1].revents)
 			break;
+		if (!p[0].revents)
+			continue;
 		/* On error the server is gone; the main socket will tell. */
-		if (p[0].revents && twin_drain_locked(c) < 0)
-			break;
+		if (twin) {
+			if (twin_drain_locked(c) < 0)
+				break;
+			continue;
+		}
+		/*
+		 * Input on the main socket.  vuc_main_drain() waits for
+		 * req_lock: while a caller holds it, what came is its reply
+		 * or a request it serves itself, and when it is done there
+		 * is nothing left to read.  A caller that only posts writes
+		 * does not read: the hint makes it serve instead of us.
+		 */
+		atomic_store(&c->sock_ready, true);
+		if (mono_ms() - slept > VU_IDLE_BACKOFF_MS)
+			idle_wakes = 0;   /* the client was idle before */
+		int r = vuc_main_drain(c);
+		if (r < 0)
+			break;   /* the connection failed; callers are told */
+		idle_wakes = r ? 0 : idle_wakes + 1;
 	}
 	return NULL;
 }

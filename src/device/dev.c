@@ -396,7 +396,7 @@ int dev_reset(struct uvfio_dev *dev)
 		struct dev_irq *irq = &dev->irqs[i];
 		for (uint32_t v = 0; v < irq->count; v++) {
 			close_fd(&irq->vec[v].trigger);
-			close_fd(&irq->vec[v].unmask);
+			dev_irq_drop_unmask(dev, &irq->vec[v]);
 			irq->vec[v].masked = false;
 			irq->vec[v].pending = false;
 		}

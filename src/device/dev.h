@@ -65,6 +65,9 @@ struct dev_transport {
 		      bool write);
 	/* Something changed that the server's loop must look at (timers). */
 	void (*kick)(void *opaque);
+	/* Watch (@add) or stop watching an eventfd of the client's; when
+	 * it is written the server calls dev_watch_fire(). */
+	int (*watch)(void *opaque, int fd, bool add);
 };
 
 struct dev_timer {
@@ -126,6 +129,10 @@ int dev_set_irqs(struct uvfio_dev *dev, uint32_t flags, uint32_t index,
 		 uint32_t start, uint32_t count, const uint8_t *data,
 		 size_t datalen, int *fds, unsigned nfds);
 void dev_irq_release_all(struct uvfio_dev *dev);
+/* Stop watching and close INTx's unmask eventfd. */
+void dev_irq_drop_unmask(struct uvfio_dev *dev, struct dev_irq_vec *vec);
+/* A watched eventfd was written by the client. */
+void dev_watch_fire(struct uvfio_dev *dev, int fd);
 
 /* DMA windows.  @fd is taken (set to -1) on success. */
 int dev_dma_map(struct uvfio_dev *dev, uint32_t flags, uint64_t offset,

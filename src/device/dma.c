@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <syslog.h>
 
 #include "device/dev.h"
@@ -74,6 +75,14 @@ int dev_dma_map(struct uvfio_dev *dev, uint32_t flags, uint64_t offset,
 		.offset = offset,
 	};
 	if (*fd >= 0) {
+		/* Pages past the end of the file would fault (SIGBUS) on access. */
+		struct stat st;
+		if (fstat(*fd, &st) < 0)
+			return -errno;
+		if (S_ISREG(st.st_mode) &&
+		    (offset > (uint64_t)st.st_size ||
+		     size > (uint64_t)st.st_size - offset))
+			return -EINVAL;
 		int prot = (flags & VU_DMA_FLAG_READ ? PROT_READ : 0) |
 			   (flags & VU_DMA_FLAG_WRITE ? PROT_WRITE : 0);
 		void *p = mmap(NULL, (size_t)size, prot ? prot : PROT_NONE,

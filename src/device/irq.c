@@ -61,11 +61,23 @@ static bool index_active(const struct dev_irq *irq)
 	return true;
 }
 
-static void disable_range(struct dev_irq *irq, uint32_t start, uint32_t count)
+void dev_irq_drop_unmask(struct uvfio_dev *dev, struct dev_irq_vec *vec)
+{
+	if (vec->unmask < 0)
+		return;
+	/* The client holds the same eventfd: epoll forgets it only when
+	 * told, not when our copy is closed. */
+	if (dev->tp.watch)
+		dev->tp.watch(dev->tp.opaque, vec->unmask, false);
+	close_fd(&vec->unmask);
+}
+
+static void disable_range(struct uvfio_dev *dev, struct dev_irq *irq,
+			  uint32_t start, uint32_t count)
 {
 	for (uint32_t v = start; v < start + count; v++) {
 		close_fd(&irq->vec[v].trigger);
-		close_fd(&irq->vec[v].unmask);
+		dev_irq_drop_unmask(dev, &irq->vec[v]);
 		irq->vec[v].masked = false;
 		irq->vec[v].pending = false;
 	}
@@ -79,7 +91,7 @@ void dev_irq_release_all(struct uvfio_dev *dev)
 {
 	for (unsigned i = 0; i < DEV_NUM_IRQS; i++)
 		if (dev->irqs[i].vec)
-			disable_range(&dev->irqs[i], 0, dev->irqs[i].count);
+			disable_range(dev, &dev->irqs[i], 0, dev->irqs[i].count);
 }
 
 /* INTx, MSI and MSI-X exclude each other. */
@@ -115,9 +127,13 @@ static int set_trigger(struct uvfio_dev *dev, uint32_t dtype, uint32_t index,
 {
 	struct dev_irq *irq = &dev->irqs[index];
 
+	/* As vfio-pci: loopback or release of ERR/REQ needs an eventfd. */
+	if ((index == VFIO_PCI_ERR_IRQ_INDEX || index == VFIO_PCI_REQ_IRQ_INDEX) &&
+	    dtype != VFIO_IRQ_SET_DATA_EVENTFD && irq->vec[0].trigger < 0)
+		return -EINVAL;
 	if (dtype == VFIO_IRQ_SET_DATA_EVENTFD) {
 		if (nfds == 0) {
-			disable_range(irq, start, count);
+			disable_range(dev, irq, start, count);
 			return 0;
 		}
 		for (unsigned i = 0; i < nfds; i++)
@@ -135,7 +151,7 @@ static int set_trigger(struct uvfio_dev *dev, uint32_t dtype, uint32_t index,
 		return 0;
 	}
 	if (dtype == VFIO_IRQ_SET_DATA_NONE && count == 0) {
-		disable_range(irq, 0, irq->count);
+		disable_range(dev, irq, 0, irq->count);
 		return 0;
 	}
 	/* Loopback: signal the eventfd as the kernel does, whatever the
@@ -147,12 +163,30 @@ static int set_trigger(struct uvfio_dev *dev, uint32_t dtype, uint32_t index,
 	return 0;
 }
 
+/* UNMASK with an eventfd: writing it unmasks (QEMU's resample fd). */
+static int set_unmask_fd(struct uvfio_dev *dev, struct dev_irq_vec *vec,
+			 int *fds, unsigned nfds)
+{
+	if (nfds && !is_eventfd(fds[0]))
+		return -EINVAL;
+	dev_irq_drop_unmask(dev, vec);
+	if (!nfds)
+		return 0;
+	if (dev->tp.watch && dev->tp.watch(dev->tp.opaque, fds[0], true) < 0)
+		return -ENOMEM;
+	vec->unmask = fds[0];
+	fds[0] = -1;
+	return 0;
+}
+
 static int set_intx_mask(struct uvfio_dev *dev, uint32_t action,
-			 uint32_t dtype, const uint8_t *data)
+			 uint32_t dtype, const uint8_t *data, int *fds,
+			 unsigned nfds)
 {
 	struct dev_irq_vec *vec = &dev->irqs[VFIO_PCI_INTX_IRQ_INDEX].vec[0];
 	if (dtype == VFIO_IRQ_SET_DATA_EVENTFD)
-		return -ENOTTY;
+		return action == VFIO_IRQ_SET_ACTION_UNMASK ?
+		       set_unmask_fd(dev, vec, fds, nfds) : -ENOTTY;
 	if (dtype == VFIO_IRQ_SET_DATA_BOOL && !data[0])
 		return 0;
 	if (action == VFIO_IRQ_SET_ACTION_MASK) {
@@ -199,7 +233,7 @@ int dev_set_irqs(struct uvfio_dev *dev, uint32_t flags, uint32_t index,
 		return set_trigger(dev, dtype, index, start, count, data, fds,
 				   nfds);
 	if (index == VFIO_PCI_INTX_IRQ_INDEX)
-		return set_intx_mask(dev, action, dtype, data);
+		return set_intx_mask(dev, action, dtype, data, fds, nfds);
 	return -ENOTTY;
 }
 
@@ -240,4 +274,12 @@ int uvfio_dev_intx_set(struct uvfio_dev *dev, bool asserted)
 	vec->masked = true;
 	signal_fd(vec->trigger);
 	return 0;
+}
+
+void dev_watch_fire(struct uvfio_dev *dev, int fd)
+{
+	struct dev_irq *irq = &dev->irqs[VFIO_PCI_INTX_IRQ_INDEX];
+	if (irq->count && irq->vec[0].unmask == fd)
+		set_intx_mask(dev, VFIO_IRQ_SET_ACTION_UNMASK,
+			      VFIO_IRQ_SET_DATA_NONE, NULL, NULL, 0);
 }

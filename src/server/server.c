@@ -24,6 +24,7 @@
 #define TAG_TIMER  2u
 #define TAG_LISTEN 3u
 #define TAG_CONN   4u
+#define TAG_WATCH  5u   /* a client eventfd the device watches; fd in the high half */
 
 #define DISPATCH_BUDGET 256  /* messages per dispatch, for fairness */
 
@@ -34,7 +35,7 @@ int server_send_timeout(const struct uvfio_server *srv)
 
 static int ep_add(struct uvfio_server *srv, int fd, uint32_t tag)
 {
-	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = tag };
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = tag };
 	return epoll_ctl(srv->epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
 }
 
@@ -197,6 +198,29 @@ struct uvfio_dev *uvfio_server_dev(struct uvfio_server *srv)
 static int conn_dma_rw(void *opaque, uint64_t iova, void *buf, size_t len,
 		       bool write);
 
+static int conn_watch(void *opaque, int fd, bool add)
+{
+	struct conn *c = opaque;
+	struct uvfio_server *srv = c->srv;
+	if (!add) {
+		ep_del(srv, fd);
+		return 0;
+	}
+	/* Edge triggered: each write of the client's is one event, so the
+	 * counter need not be read — reading a fd the client may also read
+	 * could block the server. */
+	struct epoll_event ev = {
+		.events = EPOLLIN | EPOLLET,
+		.data.u64 = TAG_WATCH | (uint64_t)(uint32_t)fd << 32,
+	};
+	return epoll_ctl(srv->epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
+}
+
+static void watch_fired(struct uvfio_server *srv, int fd)
+{
+	dev_watch_fire(srv->dev, fd);
+}
+
 static int conn_start(struct uvfio_server *srv, int fd)
 {
 	struct conn *c = calloc(1, sizeof(*c));
@@ -221,7 +245,8 @@ static int conn_start(struct uvfio_server *srv, int fd)
 	if (srv->listen_fd >= 0)
 		ep_del(srv, srv->listen_fd);
 	srv->conn = c;
-	struct dev_transport tp = { .opaque = c, .dma_rw = conn_dma_rw };
+	struct dev_transport tp = { .opaque = c, .dma_rw = conn_dma_rw,
+				    .watch = conn_watch };
 	dev_attach(srv->dev, &tp);
 	ulog_printf(&srv->log, LOG_INFO, "%s: client connected", srv->dev->name);
 	return 0;
@@ -512,7 +537,11 @@ static int dispatch(struct uvfio_server *srv, int timeout_ms)
 	if (n < 0)
 		return errno == EINTR ? 0 : -errno;
 	for (int i = 0; i < n; i++) {
-		switch (ev[i].data.u32) {
+		switch ((uint32_t)ev[i].data.u64) {
+		case TAG_WATCH:
+			if (srv->conn)
+				watch_fired(srv, (int)(ev[i].data.u64 >> 32));
+			break;
 		case TAG_STOP: {
 			uint64_t v;
 			if (read(srv->stop_fd, &v, sizeof(v)) < 0) {

@@ -84,13 +84,11 @@ static int get_uint(json_object *obj, const char *key, uint64_t lo,
 		return 0;
 	if (!json_object_is_type(v, json_type_int))
 		return fail(err, errlen, "\"%s\" is not an integer", key);
-	errno = 0;
-	int64_t i = json_object_get_int64(v);
-	uint64_t u = (uint64_t)i;
-	if (i < 0 && json_object_get_uint64(v) > INT64_MAX)
-		u = json_object_get_uint64(v);
-	else if (i < 0)
+	/* get_int64 clamps values above INT64_MAX; get_uint64 is exact for
+	 * every non-negative value. */
+	if (json_object_get_int64(v) < 0)
 		return fail(err, errlen, "\"%s\" is negative", key);
+	uint64_t u = json_object_get_uint64(v);
 	if (u < lo || u > hi)
 		return fail(err, errlen, "\"%s\" is out of range", key);
 	*out = u;

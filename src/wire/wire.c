@@ -268,8 +268,60 @@ int vu_recv(struct vu_rx *rx, int sock, const struct vu_limits *lim,
 	}
 }
 
+/*
+ * Wait for room to send on @sock, meanwhile polling w->fd for input and
+ * calling w->readable when it has some (see vu_send_watch()).
+ */
+static int wait_send_watch(int sock, int64_t deadline, struct vu_send_watch *w)
+{
+	for (;;) {
+		int t = -1;
+		if (deadline >= 0) {
+			int64_t left = deadline - now_ms();
+			if (left <= 0)
+				return -ETIMEDOUT;
+			t = left > 1000000 ? 1000000 : (int)left;
+		}
+		struct pollfd p[2] = {
+			{ .fd = sock, .events = POLLOUT },
+			{ .fd = w->fd, .events = POLLIN },
+		};
+		nfds_t n = 1;
+		if (w->fd == sock)
+			p[0].events |= POLLIN;
+		else if (w->fd >= 0)
+			n = 2;
+		int r = poll(p, n, t);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		short in = w->fd < 0 ? 0 : w->fd == sock ?
+			   (short)(p[0].revents & POLLIN) : p[1].revents;
+		if (in) {
+			r = w->readable(w->opaque);
+			if (r < 0)
+				return r;
+			if (r > 0)
+				w->fd = -1;
+		}
+		/* Room, or an error that the next send reports. */
+		if (p[0].revents & (POLLOUT | POLLERR | POLLHUP | POLLNVAL))
+			return 0;
+	}
+}
+
 int vu_send(int sock, struct vu_hdr *hdr, const struct iovec *iov,
 	    unsigned iovcnt, const int *fds, unsigned nfds, int timeout_ms)
+{
+	return vu_send_watch(sock, hdr, iov, iovcnt, fds, nfds, timeout_ms,
+			     NULL);
+}
+
+int vu_send_watch(int sock, struct vu_hdr *hdr, const struct iovec *iov,
+		  unsigned iovcnt, const int *fds, unsigned nfds,
+		  int timeout_ms, struct vu_send_watch *w)
 {
 	struct iovec v[8];
 	if (iovcnt > ARRAY_SIZE(v) - 1 || nfds > FD_SPACE_MAX)
@@ -347,7 +399,9 @@ int vu_send(int sock, struct vu_hdr *hdr, const struct iovec *iov,
 				if (deadline == INT64_MIN)
 					deadline = timeout_ms < 0 ? -1 :
 						   now_ms() + timeout_ms;
-				ret = wait_fd(sock, POLLOUT, deadline);
+				ret = w && w->fd >= 0 ?
+				      wait_send_watch(sock, deadline, w) :
+				      wait_fd(sock, POLLOUT, deadline);
 				if (ret < 0)
 					break;
 				continue;

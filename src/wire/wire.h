@@ -92,6 +92,24 @@ int vu_recv(struct vu_rx *rx, int sock, const struct vu_limits *lim,
 int vu_send(int sock, struct vu_hdr *hdr, const struct iovec *iov,
 	    unsigned iovcnt, const int *fds, unsigned nfds, int timeout_ms);
 
+/*
+ * While vu_send_watch() waits for room to send, it also polls @fd for
+ * input (@fd may be the socket being sent on) and calls @readable when
+ * there is some, so that a peer that is itself blocked sending to us can
+ * be served.  @readable returns < 0 to fail the send with that error,
+ * 0 to go on, > 0 to stop watching (@fd is then set to -1).
+ */
+struct vu_send_watch {
+	int fd;
+	int (*readable)(void *opaque);
+	void *opaque;
+};
+
+/* vu_send(), watching @w (may be NULL) while it waits. */
+int vu_send_watch(int sock, struct vu_hdr *hdr, const struct iovec *iov,
+		  unsigned iovcnt, const int *fds, unsigned nfds,
+		  int timeout_ms, struct vu_send_watch *w);
+
 /* Send a bare error reply to @req. */
 int vu_send_error(int sock, const struct vu_hdr *req, int err, int timeout_ms);
 

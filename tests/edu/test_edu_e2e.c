@@ -16,6 +16,7 @@
 #include <sys/eventfd.h>
 #include <poll.h>
 #include <unistd.h>
+#include <stdbool.h>
 #include <cmocka.h>
 
 #include <uvfio/client.h>
@@ -133,6 +134,45 @@ static void test_dma_fdless_main_socket_dispatch(void **st)
 	dma_fdless(&o);
 }
 
+static bool fired(int efd, int ms)
+{
+	struct pollfd p = { .fd = efd, .events = POLLIN };
+	if (poll(&p, 1, ms) != 1)
+		return false;
+	uint64_t n;
+	return read(efd, &n, sizeof(n)) == sizeof(n) && n > 0;
+}
+
+/* QEMU's resample fd: writing the INTx unmask eventfd unmasks. */
+static void test_intx_unmask_eventfd(void **st)
+{
+	(void)st;
+	struct uvfio_device *d = open_dev(NULL);
+	int efd = eventfd(0, EFD_CLOEXEC), ufd = eventfd(0, EFD_CLOEXEC);
+	assert_int_equal(uvfio_irq_enable(d, VFIO_PCI_INTX_IRQ_INDEX, 0, 1, &efd), 0);
+	assert_int_equal(uvfio_irq_set(d, VFIO_PCI_INTX_IRQ_INDEX,
+				       VFIO_IRQ_SET_DATA_EVENTFD |
+				       VFIO_IRQ_SET_ACTION_UNMASK, 0, 1, &ufd), 0);
+	assert_int_equal(uvfio_region_write32(d, 0, EDU_REG_IRQ_RAISE, 1), 0);
+	assert_true(fired(efd, 2000));
+	/* Acknowledged, then raised again while auto-masked: held. */
+	assert_int_equal(uvfio_region_write32(d, 0, EDU_REG_IRQ_ACK, 1), 0);
+	assert_int_equal(uvfio_region_write32(d, 0, EDU_REG_IRQ_RAISE, 2), 0);
+	assert_false(fired(efd, 100));
+	uint64_t one = 1;
+	assert_int_equal(write(ufd, &one, sizeof(one)), 8);
+	assert_true(fired(efd, 2000));
+	/* MASK with an eventfd is not supported. */
+	assert_int_equal(uvfio_irq_set(d, VFIO_PCI_INTX_IRQ_INDEX,
+				       VFIO_IRQ_SET_DATA_EVENTFD |
+				       VFIO_IRQ_SET_ACTION_MASK, 0, 1, &ufd), -ENOTTY);
+	assert_int_equal(uvfio_region_write32(d, 0, EDU_REG_IRQ_ACK, 3), 0);
+	assert_int_equal(uvfio_irq_disable(d, VFIO_PCI_INTX_IRQ_INDEX), 0);
+	close(efd);
+	close(ufd);
+	uvfio_device_close(d);
+}
+
 static void test_state_kept_between_clients(void **st)
 {
 	(void)st;
@@ -153,6 +193,7 @@ int main(void)
 		cmocka_unit_test(test_driver_without_twin_socket),
 		cmocka_unit_test(test_dma_fdless_twin),
 		cmocka_unit_test(test_dma_fdless_main_socket_dispatch),
+		cmocka_unit_test(test_intx_unmask_eventfd),
 		cmocka_unit_test(test_state_kept_between_clients),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -18,9 +18,13 @@
 
 struct served g_served;
 
-/* Clients a failing test may leave open, closed by pc_test_teardown. */
+/*
+ * Sockets a failing test may leave open, closed by pc_test_teardown so
+ * the server can serve the next test.  Only the fd numbers are kept: the
+ * struct pc of a failed test lived in a stack frame that is gone.
+ */
 #define PC_MAX_OPEN 8
-static struct pc *open_pcs[PC_MAX_OPEN];
+static int open_socks[PC_MAX_OPEN] = { -1, -1, -1, -1, -1, -1, -1, -1 };
 
 /* Replies can carry 1 MiB of data; fds at most a handful. */
 static const struct vu_limits pc_lim = {
@@ -54,11 +58,43 @@ int pc_group_teardown(void **state)
 	return 0;
 }
 
+/* Extra servers of the running test, by value: its frame may be gone. */
+#define PC_MAX_SERVED 2
+static struct served extra_served[PC_MAX_SERVED];
+
+int pc_served_start(struct served *s, const char *const *extra)
+{
+	for (int i = 0; i < PC_MAX_SERVED; i++) {
+		if (extra_served[i].pid > 0)
+			continue;
+		int r = served_start(s, "testdev", extra);
+		if (r == 0)
+			extra_served[i] = *s;
+		return r;
+	}
+	return -ENOSPC;
+}
+
+int pc_served_stop(struct served *s)
+{
+	for (int i = 0; i < PC_MAX_SERVED; i++)
+		if (extra_served[i].pid == s->pid)
+			extra_served[i].pid = 0;
+	return served_stop(s);
+}
+
 int pc_test_teardown(void **state)
 {
-	for (int i = 0; i < PC_MAX_OPEN; i++)
-		if (open_pcs[i])
-			pc_close(open_pcs[i]);
+	for (int i = 0; i < PC_MAX_SERVED; i++) {
+		if (extra_served[i].pid > 0)
+			served_stop(&extra_served[i]);
+		extra_served[i].pid = 0;
+	}
+	for (int i = 0; i < PC_MAX_OPEN; i++) {
+		if (open_socks[i] >= 0)
+			close(open_socks[i]);
+		open_socks[i] = -1;
+	}
 	return 0;
 }
 
@@ -76,8 +112,8 @@ void pc_connect_to(struct pc *pc, const char *path)
 	if (pc->sock < 0)
 		fail_msg("connect %s: %s", path, strerror(-pc->sock));
 	for (int i = 0; i < PC_MAX_OPEN; i++) {
-		if (!open_pcs[i]) {
-			open_pcs[i] = pc;
+		if (open_socks[i] < 0) {
+			open_socks[i] = pc->sock;
 			return;
 		}
 	}
@@ -87,8 +123,8 @@ void pc_connect_to(struct pc *pc, const char *path)
 void pc_close(struct pc *pc)
 {
 	for (int i = 0; i < PC_MAX_OPEN; i++)
-		if (open_pcs[i] == pc)
-			open_pcs[i] = NULL;
+		if (pc->sock >= 0 && open_socks[i] == pc->sock)
+			open_socks[i] = -1;
 	if (pc->sock >= 0)
 		close(pc->sock);
 	pc->sock = -1;

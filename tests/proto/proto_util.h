@@ -34,6 +34,14 @@ int pc_group_teardown(void **state);
 /* Per-test teardown: close whatever a failed test left connected. */
 int pc_test_teardown(void **state);
 
+/*
+ * A second server for one test (other options, or one a test may crash):
+ * stopped by pc_served_stop(), or by pc_test_teardown() when the test
+ * failed before.  Returns 0 or -errno.
+ */
+int pc_served_start(struct served *s, const char *const *extra);
+int pc_served_stop(struct served *s);
+
 /* Connect without negotiating (to g_served, or to @path). */
 void pc_connect(struct pc *pc);
 void pc_connect_to(struct pc *pc, const char *path);

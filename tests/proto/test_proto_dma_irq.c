@@ -118,8 +118,8 @@ static void test_dma_through_shared_fd(void **state)
 	/* iova 0x2000000 -> file offset 0; 0x3000000 -> offset 0x8000. */
 	assert_int_equal(dma_map(&pc, 3, 0, 0x2000000, 0x8000, &memfd, 1), 0);
 	assert_int_equal(dma_map(&pc, 3, 0x8000, 0x3000000, 0x8000, &memfd, 1), 0);
-	/* The server holds one fd per window. */
-	assert_int_equal(pc_server_fds_settle(base + 2), base + 2);
+	/* The server holds at most one fd per window. */
+	assert_true(pc_server_fds() <= base + 2);
 
 	assert_int_equal(device_dma(&pc, 0x2000000, 0x4000, 1), 0);
 	assert_int_equal(device_dma(&pc, 0x3000100, 0x4000, 2), 0);
@@ -136,9 +136,9 @@ static void test_dma_through_shared_fd(void **state)
 
 	assert_int_equal(dma_unmap(&pc, 0, 0x2000000, 0x8000), 0);
 	assert_int_equal(dma_unmap(&pc, 0, 0x5000000, 0x1000), 0);
-	assert_int_equal(pc_server_fds_settle(base + 1), base + 1);
+	assert_true(pc_server_fds() <= base + 1);
 	assert_int_equal(device_dma(&pc, 0x2000000, 16, 1), EFAULT);
-	/* Disconnecting drops the rest: the server closes the last fd. */
+	/* Disconnecting drops the rest: the server holds nothing of ours. */
 	pc_close(&pc);
 	assert_int_equal(pc_server_fds_settle(base - 1), base - 1);
 	munmap(mem, size);
@@ -373,7 +373,10 @@ static void test_disconnect_releases_fds(void **state)
 				  0, &err, 1), 0);
 	int m = pc_memfd(0x10000);
 	assert_int_equal(dma_map(&pc, 3, 0, 0x1000000, 0x10000, &m, 1), 0);
-	assert_int_equal(pc_server_fds_settle(base + 10), base + 10);
+	/* The 9 eventfds are held; the window's fd maybe. */
+	int held = pc_server_fds() - base;
+	if (held != 9 && held != 10)
+		fail_msg("server holds %d fds for 9 eventfds and 1 window", held);
 	pc_close(&pc);
 	/* Minus the connection itself. */
 	assert_int_equal(pc_server_fds_settle(base - 1), base - 1);
@@ -388,6 +391,203 @@ static void test_disconnect_releases_fds(void **state)
 	pc_close(&pc);
 }
 
+/* Send a REGION_WRITE of a 4-byte register without waiting for the reply. */
+static uint16_t post_reg(struct pc *pc, uint64_t reg, uint32_t v)
+{
+	uint8_t wr[20];
+	memcpy(wr, &(struct vu_region_rw){ .offset = reg, .region = 0,
+					   .count = 4 }, 16);
+	memcpy(wr + 16, &v, 4);
+	return pc_send(pc, VU_CMD_REGION_WRITE, 0, wr, sizeof(wr), NULL, 0);
+}
+
+/* Receive the server's DMA request; returns its msg_id. */
+static uint16_t expect_dma_request(struct pc *pc, uint16_t cmd, uint64_t addr,
+				   uint64_t count)
+{
+	assert_int_equal(pc_recv(pc, PC_TIMEOUT_MS), 0);
+	if (pc->rx.hdr.command != cmd ||
+	    (pc->rx.hdr.flags & VU_F_TYPE_MASK) != VU_F_TYPE_COMMAND)
+		fail_msg("expected a DMA request %u, got command %u flags 0x%x",
+			 cmd, pc->rx.hdr.command, pc->rx.hdr.flags);
+	const struct vu_dma_rw *d = (const void *)pc->rx.buf;
+	assert_true(d->addr == addr);
+	assert_true(d->count == count);
+	return pc->rx.hdr.msg_id;
+}
+
+static void reply_dma_read(struct pc *pc, uint16_t id, uint64_t addr,
+			   const void *data, uint64_t count, size_t len)
+{
+	uint8_t rep[16 + 256];
+	assert_true(len <= sizeof(rep));
+	struct vu_dma_rw *rr = (void *)rep;
+	rr->addr = addr;
+	rr->count = count;
+	memcpy(rr->data, data, len > 16 ? len - 16 : 0);
+	struct vu_hdr h = { .msg_id = id, .command = VU_CMD_DMA_READ,
+			    .flags = VU_F_TYPE_REPLY };
+	struct iovec iov = { rep, len };
+	assert_int_equal(vu_send(pc->sock, &h, &iov, 1, NULL, 0, PC_TIMEOUT_MS), 0);
+}
+
+/*
+ * A DMA the device starts from a timer, while the client is in the
+ * middle of a command and sends more before answering: the commands are
+ * answered after the DMA, in order, and the DMA gets its data.
+ */
+static void test_timer_dma_keeps_command_order(void **state)
+{
+	struct pc pc;
+	pc_open(&pc);
+	assert_int_equal(dma_map(&pc, 3, 0, 0x6100000, 0x1000, NULL, 0), 0);
+	pc_wr32(&pc, 0, TESTDEV_REG_DMA_ADDR, 0x6100040);
+	pc_wr32(&pc, 0, TESTDEV_REG_DMA_ADDR + 4, 0);
+	pc_wr32(&pc, 0, TESTDEV_REG_DMA_LEN, 32);
+	pc_wr32(&pc, 0, TESTDEV_REG_DMA_CMD, 0x101);   /* read, 1 ms later */
+	/* Half of a GET_INFO, a pause (the timer fires), the rest. */
+	uint8_t gi[32] = { 0 };
+	struct vu_hdr h = { .msg_id = 900, .command = VU_CMD_DEVICE_GET_INFO,
+			    .msg_size = 32 };
+	memcpy(gi, &h, 16);
+	gi[16] = 16;
+	assert_int_equal(write(pc.sock, gi, 10), 10);
+	usleep(100 * 1000);
+	assert_int_equal(write(pc.sock, gi + 10, 22), 22);
+	uint16_t id = expect_dma_request(&pc, VU_CMD_DMA_READ, 0x6100040, 32);
+	/* Another command while the server waits for our answer. */
+	struct vu_device_info in = { .argsz = 16 };
+	uint16_t second = pc_send(&pc, VU_CMD_DEVICE_GET_INFO, 0, &in, sizeof(in),
+				  NULL, 0);
+	uint8_t data[32];
+	for (int i = 0; i < 32; i++)
+		data[i] = (uint8_t)(0xe0 + i);
+	reply_dma_read(&pc, id, 0x6100040, data, 32, 16 + 32);
+	const uint16_t ids[2] = { 900, second };
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(pc_recv(&pc, PC_TIMEOUT_MS), 0);
+		assert_int_equal(pc.rx.hdr.msg_id, ids[i]);
+		assert_int_equal(pc.rx.hdr.command, VU_CMD_DEVICE_GET_INFO);
+		assert_int_equal(pc.rx.hdr.flags, VU_F_TYPE_REPLY);
+	}
+	assert_int_equal(pc_rd32(&pc, 0, TESTDEV_REG_DMA_STATUS), 0);
+	/* The data arrived: send it back out through a DMA_WRITE. */
+	uint16_t wid = post_reg(&pc, TESTDEV_REG_DMA_CMD, 2);
+	expect_dma_request(&pc, VU_CMD_DMA_WRITE, 0x6100040, 32);
+	assert_int_equal(vu_rx_len(&pc.rx), 16 + 32);
+	assert_memory_equal(pc.rx.buf + 16, data, 32);
+	struct vu_hdr wh = { .msg_id = pc.rx.hdr.msg_id, .command = VU_CMD_DMA_WRITE,
+			     .flags = VU_F_TYPE_REPLY };
+	struct vu_dma_rw wr = { .addr = 0x6100040, .count = 32 };
+	struct iovec iov = { &wr, sizeof(wr) };
+	assert_int_equal(vu_send(pc.sock, &wh, &iov, 1, NULL, 0, PC_TIMEOUT_MS), 0);
+	assert_int_equal(pc_recv(&pc, PC_TIMEOUT_MS), 0);
+	assert_int_equal(pc.rx.hdr.msg_id, wid);
+	assert_int_equal(pc_rd32(&pc, 0, TESTDEV_REG_DMA_STATUS), 0);
+	pc_close(&pc);
+}
+
+/* Replies to the server's DMA requests that are wrong in some way. */
+static void test_bad_dma_replies(void **state)
+{
+	struct pc pc;
+	pc_open(&pc);
+	assert_int_equal(dma_map(&pc, 3, 0, 0x6200000, 0x1000, NULL, 0), 0);
+	pc_wr32(&pc, 0, TESTDEV_REG_DMA_ADDR, 0x6200000);
+	pc_wr32(&pc, 0, TESTDEV_REG_DMA_ADDR + 4, 0);
+	pc_wr32(&pc, 0, TESTDEV_REG_DMA_LEN, 64);
+	uint8_t data[64] = { 0 };
+	/* Too short, another address, another count: EIO for the device. */
+	const struct { uint64_t addr, count; size_t len; } bad[] = {
+		{ 0x6200000, 64, 16 + 32 }, { 0x6200000, 64, 16 },
+		{ 0x6200008, 64, 16 + 64 }, { 0x6200000, 32, 16 + 64 },
+		{ 0x6200000, 64, 8 },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		uint16_t w = post_reg(&pc, TESTDEV_REG_DMA_CMD, 1);
+		uint16_t id = expect_dma_request(&pc, VU_CMD_DMA_READ, 0x6200000, 64);
+		reply_dma_read(&pc, id, bad[i].addr, data, bad[i].count, bad[i].len);
+		assert_int_equal(pc_recv(&pc, PC_TIMEOUT_MS), 0);
+		assert_int_equal(pc.rx.hdr.msg_id, w);
+		assert_int_equal(pc_rd32(&pc, 0, TESTDEV_REG_DMA_STATUS), EIO);
+	}
+	/* A reply carrying fds: refused, and the fd is not kept. */
+	int base = pc_server_fds();
+	uint16_t w = post_reg(&pc, TESTDEV_REG_DMA_CMD, 1);
+	uint16_t id = expect_dma_request(&pc, VU_CMD_DMA_READ, 0x6200000, 64);
+	uint8_t rep[16 + 64] = { 0 };
+	memcpy(rep, &(struct vu_dma_rw){ .addr = 0x6200000, .count = 64 }, 16);
+	struct vu_hdr h = { .msg_id = id, .command = VU_CMD_DMA_READ,
+			    .flags = VU_F_TYPE_REPLY };
+	struct iovec iov = { rep, sizeof(rep) };
+	int fd = pc_memfd(4096);
+	assert_int_equal(vu_send(pc.sock, &h, &iov, 1, &fd, 1, PC_TIMEOUT_MS), 0);
+	close(fd);
+	assert_int_equal(pc_recv(&pc, PC_TIMEOUT_MS), 0);
+	assert_int_equal(pc.rx.hdr.msg_id, w);
+	assert_int_equal(pc_rd32(&pc, 0, TESTDEV_REG_DMA_STATUS), EINVAL);
+	assert_int_equal(pc_server_fds_settle(base), base);
+	/* A reply to something the server never asked: that client goes. */
+	post_reg(&pc, TESTDEV_REG_DMA_CMD, 1);
+	id = expect_dma_request(&pc, VU_CMD_DMA_READ, 0x6200000, 64);
+	reply_dma_read(&pc, (uint16_t)(id + 1), 0x6200000, data, 64, 16 + 64);
+	/* The command in progress may still be answered before the close. */
+	int r = pc_recv(&pc, PC_TIMEOUT_MS);
+	if (r == 0)
+		assert_int_equal(pc.rx.hdr.command, VU_CMD_REGION_WRITE);
+	if (r == 0)
+		r = pc_recv(&pc, PC_TIMEOUT_MS);
+	assert_int_equal(r, -ECONNRESET);
+	pc_close(&pc);
+	pc_server_usable();
+}
+
+/*
+ * A window larger than the file behind it: the device must not fault on
+ * the pages past the end of the file (the map is refused, or the access
+ * fails), and the server keeps running.  Its own server, as a crash here
+ * must not take the other tests down.
+ */
+static void test_window_past_end_of_file(void **state)
+{
+	struct served s;
+	assert_int_equal(pc_served_start(&s, NULL), 0);
+	struct pc pc;
+	pc_connect_to(&pc, s.path);
+	int r = pc_version(&pc, 0, "{}");
+	int m = pc_memfd(0x1000);
+	if (r == 0)
+		r = dma_map(&pc, 3, 0, 0x6300000, 0x4000, &m, 1);
+	close(m);
+	int mapped = r, st = -1;
+	if (r == 0) {
+		/* Both inside the file and past its end. */
+		pc_wr32(&pc, 0, TESTDEV_REG_DMA_ADDR, 0x6302000);
+		pc_wr32(&pc, 0, TESTDEV_REG_DMA_ADDR + 4, 0);
+		pc_wr32(&pc, 0, TESTDEV_REG_DMA_LEN, 16);
+		uint8_t w[20];
+		memcpy(w, &(struct vu_region_rw){ .offset = TESTDEV_REG_DMA_CMD,
+						  .count = 4 }, 16);
+		uint32_t cmd = 1;
+		memcpy(w + 16, &cmd, 4);
+		pc_send(&pc, VU_CMD_REGION_WRITE, 0, w, sizeof(w), NULL, 0);
+		if (pc_recv(&pc, PC_TIMEOUT_MS) == 0) {
+			uint32_t v = 0;
+			if (pc_region_read(&pc, 0, TESTDEV_REG_DMA_STATUS, &v, 4) == 0)
+				st = (int)v;
+		}
+	}
+	pc_close(&pc);
+	usleep(100 * 1000);   /* a crashing server takes a moment to exit */
+	bool alive = served_alive(&s);
+	pc_served_stop(&s);
+	if (mapped == 0)
+		assert_true(st > 0);   /* the DMA failed, with an errno */
+	else
+		assert_int_equal(mapped, -EINVAL);
+	assert_true(alive);
+}
+
 #define T(f) cmocka_unit_test_teardown(f, pc_test_teardown)
 
 int main(void)
@@ -400,6 +600,9 @@ int main(void)
 		T(test_set_irqs_msi),
 		T(test_set_irqs_intx),
 		T(test_disconnect_releases_fds),
+		T(test_timer_dma_keeps_command_order),
+		T(test_bad_dma_replies),
+		T(test_window_past_end_of_file),
 	};
 	return cmocka_run_group_tests(tests, pc_group_setup, pc_group_teardown);
 }

@@ -330,7 +330,7 @@ static void test_pipelined_commands_with_fds(void **state)
 		assert_int_equal(pc.rx.hdr.msg_id, ids[i]);
 		assert_false(pc.rx.hdr.flags & VU_F_ERROR);
 	}
-	assert_int_equal(pc_server_fds_settle(base + 2), base + 2);
+	assert_true(pc_server_fds() <= base + 2);
 	/* m2's window is 1 page: had it got m1 (2 pages) nothing would show;
 	 * check through the device that each window reaches its own file. */
 	uint32_t tag1 = 0x11111111, tag2 = 0x22222222;

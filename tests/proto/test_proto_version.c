@@ -311,7 +311,7 @@ static void test_twin_socket_refused_by_option(void **state)
 {
 	struct served s;
 	const char *extra[] = { "--no-twin-socket", NULL };
-	assert_int_equal(served_start(&s, "testdev", extra), 0);
+	assert_int_equal(pc_served_start(&s, extra), 0);
 	struct pc pc;
 	pc_connect_to(&pc, s.path);
 	const struct vu_version *v = negotiate(&pc, 0,
@@ -326,7 +326,7 @@ static void test_twin_socket_refused_by_option(void **state)
 	assert_int_equal(twin, -1);
 	assert_false(caps.twin_socket);
 	pc_close(&pc);
-	assert_int_equal(served_stop(&s), 0);
+	assert_int_equal(pc_served_stop(&s), 0);
 }
 
 /* Announced limits follow the server's options. */
@@ -335,7 +335,7 @@ static void test_limits_follow_options(void **state)
 	struct served s;
 	const char *extra[] = { "--max-data-xfer-size=65536", "--max-msg-fds=4",
 				"--max-dma-maps=10", NULL };
-	assert_int_equal(served_start(&s, "testdev", extra), 0);
+	assert_int_equal(pc_served_start(&s, extra), 0);
 	struct pc pc;
 	pc_connect_to(&pc, s.path);
 	const struct vu_version *v = negotiate(&pc, 0, "{}");
@@ -376,7 +376,7 @@ static void test_limits_follow_options(void **state)
 	for (int i = 0; i < 5; i++)
 		close(fds[i]);
 	pc_close(&pc);
-	assert_int_equal(served_stop(&s), 0);
+	assert_int_equal(pc_served_stop(&s), 0);
 }
 
 #define T(f) cmocka_unit_test_teardown(f, pc_test_teardown)

@@ -83,6 +83,22 @@ static int map_nofd(struct uvfio_dev *dev, uint32_t flags, uint64_t iova,
 	return dev_dma_map(dev, flags, 0, iova, size, &fd);
 }
 
+/*
+ * Map a window backed by a dup of @src.  Whether the device keeps the fd
+ * (dev.h: set to -1) or only the mapping, the test's copy is closed here
+ * when it is still ours, so fd counts show what the device holds.
+ */
+static int map_fd(struct uvfio_dev *dev, uint32_t flags, uint64_t offset,
+		  uint64_t iova, uint64_t size, int src)
+{
+	int fd = dup(src);
+	assert_true(fd >= 0);
+	int r = dev_dma_map(dev, flags, offset, iova, size, &fd);
+	if (fd >= 0)
+		close(fd);
+	return r;
+}
+
 static int new_memfd(size_t size)
 {
 	int fd = memfd_create("dma-test", MFD_CLOEXEC);
@@ -172,13 +188,13 @@ static void test_unmap_enoent(void **state)
 static void test_unmap_all(void **state)
 {
 	struct uvfio_dev *dev = ((struct fixture *)*state)->dev;
-	int fds[3];
-	for (int i = 0; i < 3; i++) {
-		fds[i] = new_memfd(PG);
-		int fd = fds[i];
-		assert_int_equal(dev_dma_map(dev, RW, 0, 0x100000 * (i + 1), PG, &fd), 0);
-		assert_int_equal(fd, -1);
-	}
+	int base = count_open_fds();
+	int memfd = new_memfd(PG);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(map_fd(dev, RW, 0, 0x100000 * (uint64_t)(i + 1), PG,
+					memfd), 0);
+	close(memfd);
+	assert_true(count_open_fds() <= base + 3);
 	assert_int_equal(map_nofd(dev, RW, 0x10000000, PG), 0);
 	assert_int_equal(uvfio_dev_dma_count(dev), 4);
 	/* ALL with an address or a size is malformed and unmaps nothing. */
@@ -189,14 +205,12 @@ static void test_unmap_all(void **state)
 	assert_int_equal(dev_dma_unmap(dev, 1, 0x100000, PG), -EINVAL);
 	assert_int_equal(dev_dma_unmap(dev, 4, 0x100000, PG), -EINVAL);
 	assert_int_equal(uvfio_dev_dma_count(dev), 4);
-	for (int i = 0; i < 3; i++)
-		assert_true(fd_is_open(fds[i]));
+	uint8_t b;
+	assert_int_equal(uvfio_dev_dma_read(dev, 0x300000, &b, 1), 0);
 	assert_int_equal(dev_dma_unmap(dev, VU_DMA_UNMAP_FLAG_ALL, 0, 0), 0);
 	assert_int_equal(uvfio_dev_dma_count(dev), 0);
-	/* The fds the device held are closed. */
-	for (int i = 0; i < 3; i++)
-		assert_false(fd_is_open(fds[i]));
-	uint8_t b;
+	/* Nothing of the windows is held any more. */
+	assert_int_equal(count_open_fds(), base);
 	assert_int_equal(uvfio_dev_dma_read(dev, 0x100000, &b, 1), -EFAULT);
 	/* Nothing to unmap is not an error for ALL. */
 	assert_int_equal(dev_dma_unmap(dev, VU_DMA_UNMAP_FLAG_ALL, 0, 0), 0);
@@ -206,6 +220,7 @@ static void test_bad_args_einval(void **state)
 {
 	struct uvfio_dev *dev = ((struct fixture *)*state)->dev;
 	assert_int_equal(map_nofd(dev, RW, 0x10000, 0), -EINVAL);
+	assert_int_equal(map_nofd(dev, RW, 0, 0), -EINVAL);
 	assert_int_equal(map_nofd(dev, RW, 0xfffffffffffff000ull, 0x2000), -EINVAL);
 	assert_int_equal(map_nofd(dev, RW, 0xffffffffffff0000ull, 0x20000), -EINVAL);
 	assert_int_equal(map_nofd(dev, RW, 0x2000, UINT64_MAX & ~0xfffull), -EINVAL);
@@ -275,16 +290,13 @@ static void test_1000_windows(void **state)
 	int base = count_open_fds();
 	for (unsigned k = 0; k < NWIN; k++) {
 		unsigned i = (k * 617u) % NWIN;   /* 617 is prime to 1000 */
-		int fd = dup(memfd);
-		assert_true(fd >= 0);
-		int r = dev_dma_map(dev, RW, WIN_OFF(i), WIN_IOVA(i), PG, &fd);
+		int r = map_fd(dev, RW, WIN_OFF(i), WIN_IOVA(i), PG, memfd);
 		if (r)
 			fail_msg("window %u: %d", i, r);
-		assert_int_equal(fd, -1);
 	}
 	assert_int_equal(uvfio_dev_dma_count(dev), NWIN);
-	/* The device keeps one fd per window. */
-	assert_int_equal(count_open_fds(), base + (int)NWIN);
+	/* At most one fd per window is held. */
+	assert_true(count_open_fds() <= base + (int)NWIN);
 
 	for (unsigned i = 0; i < NWIN; i++) {
 		uint32_t tag = 0xd0000000u | i;
@@ -313,7 +325,7 @@ static void test_1000_windows(void **state)
 	/* Unmapping every other window leaves the rest reachable. */
 	for (unsigned i = 0; i < NWIN; i += 2)
 		assert_int_equal(dev_dma_unmap(dev, 0, WIN_IOVA(i), PG), 0);
-	assert_int_equal(count_open_fds(), base + (int)NWIN / 2);
+	assert_true(count_open_fds() <= base + (int)NWIN / 2);
 	for (unsigned i = 0; i < NWIN; i++) {
 		uint32_t back;
 		int r = uvfio_dev_dma_read(dev, WIN_IOVA(i) + PG - 4, &back, 4);
@@ -334,10 +346,9 @@ static void test_access_spanning_windows(void **state)
 {
 	struct uvfio_dev *dev = ((struct fixture *)*state)->dev;
 	int memfd = new_memfd(4 * PG);
-	int a = dup(memfd), b = dup(memfd);
 	/* iova 0x200000 -> file page 3; iova 0x201000 -> file page 0. */
-	assert_int_equal(dev_dma_map(dev, RW, 3 * PG, 0x200000, PG, &a), 0);
-	assert_int_equal(dev_dma_map(dev, RW, 0, 0x201000, PG, &b), 0);
+	assert_int_equal(map_fd(dev, RW, 3 * PG, 0x200000, PG, memfd), 0);
+	assert_int_equal(map_fd(dev, RW, 0, 0x201000, PG, memfd), 0);
 	uint8_t buf[256];
 	for (unsigned i = 0; i < sizeof(buf); i++)
 		buf[i] = (uint8_t)(i + 1);
@@ -361,9 +372,8 @@ static void test_permissions_eperm(void **state)
 	int memfd = new_memfd(2 * PG);
 	uint32_t v = 0x11223344;
 	assert_int_equal(pwrite(memfd, &v, 4, 0), 4);
-	int ro = dup(memfd), wo = dup(memfd);
-	assert_int_equal(dev_dma_map(dev, VU_DMA_FLAG_READ, 0, 0x300000, PG, &ro), 0);
-	assert_int_equal(dev_dma_map(dev, VU_DMA_FLAG_WRITE, PG, 0x400000, PG, &wo), 0);
+	assert_int_equal(map_fd(dev, VU_DMA_FLAG_READ, 0, 0x300000, PG, memfd), 0);
+	assert_int_equal(map_fd(dev, VU_DMA_FLAG_WRITE, PG, 0x400000, PG, memfd), 0);
 	uint32_t x = 0;
 	assert_int_equal(uvfio_dev_dma_read(dev, 0x300000, &x, 4), 0);
 	assert_int_equal(x, 0x11223344);
@@ -388,8 +398,7 @@ static void test_outside_windows_efault(void **state)
 {
 	struct uvfio_dev *dev = ((struct fixture *)*state)->dev;
 	int memfd = new_memfd(PG);
-	int fd = dup(memfd);
-	assert_int_equal(dev_dma_map(dev, RW, 0, 0x500000, PG, &fd), 0);
+	assert_int_equal(map_fd(dev, RW, 0, 0x500000, PG, memfd), 0);
 	uint8_t b[16];
 	assert_int_equal(uvfio_dev_dma_read(dev, 0, b, 1), -EFAULT);
 	assert_int_equal(uvfio_dev_dma_read(dev, 0x4fffff, b, 1), -EFAULT);
@@ -448,12 +457,12 @@ static void test_free_releases_windows(void **state)
 	assert_int_equal(dev_seal(dev), 0);
 	struct dev_transport tp = { 0 };
 	dev_attach(dev, &tp);
-	for (int i = 0; i < 3; i++) {
-		int fd = new_memfd(PG);
-		assert_int_equal(dev_dma_map(dev, RW, 0, 0x10000 * (uint64_t)(i + 1),
-					     PG, &fd), 0);
-	}
-	assert_int_equal(count_open_fds(), base + 3);
+	int memfd = new_memfd(PG);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(map_fd(dev, RW, 0, 0x10000 * (uint64_t)(i + 1), PG,
+					memfd), 0);
+	close(memfd);
+	assert_true(count_open_fds() <= base + 3);
 	uvfio_dev_free(dev);
 	assert_int_equal(count_open_fds(), base);
 }

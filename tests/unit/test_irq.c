@@ -114,7 +114,7 @@ static int set(struct uvfio_dev *dev, uint32_t flags, uint32_t index,
  * Bind @n eventfds to @index from @start.  out_dev[] receives the fd
  * numbers the device now owns, out_mine[] dups the test keeps.
  */
-static void bind(struct uvfio_dev *dev, uint32_t index, uint32_t start,
+static void bind_efds(struct uvfio_dev *dev, uint32_t index, uint32_t start,
 		 unsigned n, int *out_dev, int *out_mine)
 {
 	int fds[16];
@@ -270,7 +270,7 @@ static void test_intx_automask(void **state)
 {
 	struct uvfio_dev *dev = ((struct fixture *)*state)->dev;
 	int owned, mine;
-	bind(dev, INTX, 0, 1, &owned, &mine);
+	bind_efds(dev, INTX, 0, 1, &owned, &mine);
 	assert_true(uvfio_dev_irq_enabled(dev, INTX, 0));
 	assert_int_equal(uvfio_dev_irq_trigger(dev, INTX, 0), 0);
 	assert_int_equal(fired(mine), 1);
@@ -297,7 +297,7 @@ static void test_intx_explicit_mask(void **state)
 {
 	struct uvfio_dev *dev = ((struct fixture *)*state)->dev;
 	int owned, mine;
-	bind(dev, INTX, 0, 1, &owned, &mine);
+	bind_efds(dev, INTX, 0, 1, &owned, &mine);
 	const uint8_t no = 0, yes = 1;
 	assert_int_equal(set(dev, D_NONE | A_MASK, INTX, 0, 1, NULL, 0, NULL, 0), 0);
 	assert_int_equal(uvfio_dev_irq_trigger(dev, INTX, 0), 0);
@@ -324,7 +324,7 @@ static void test_intx_loopback(void **state)
 {
 	struct uvfio_dev *dev = ((struct fixture *)*state)->dev;
 	int owned, mine;
-	bind(dev, INTX, 0, 1, &owned, &mine);
+	bind_efds(dev, INTX, 0, 1, &owned, &mine);
 	assert_int_equal(set(dev, D_NONE | A_TRIG, INTX, 0, 1, NULL, 0, NULL, 0), 0);
 	assert_int_equal(fired(mine), 1);
 	const uint8_t yes = 1;
@@ -339,7 +339,7 @@ static void check_disable_range(struct uvfio_dev *dev, uint32_t index,
 				uint32_t dstart, uint32_t dcount)
 {
 	int owned[16], mine[16];
-	bind(dev, index, bstart, bcount, owned, mine);
+	bind_efds(dev, index, bstart, bcount, owned, mine);
 	/* EVENTFD with no fds de-assigns [dstart, dstart+dcount). */
 	assert_int_equal(set(dev, D_EFD | A_TRIG, index, dstart, dcount, NULL, 0,
 			     NULL, 0), 0);
@@ -386,7 +386,7 @@ static void test_disable_whole_index(void **state)
 {
 	struct uvfio_dev *dev = ((struct fixture *)*state)->dev;
 	int owned[8], mine[8];
-	bind(dev, MSIX, 0, 8, owned, mine);
+	bind_efds(dev, MSIX, 0, 8, owned, mine);
 	assert_int_equal(set(dev, D_NONE | A_TRIG, MSIX, 0, 0, NULL, 0, NULL, 0), 0);
 	for (unsigned v = 0; v < 8; v++) {
 		assert_false(uvfio_dev_irq_enabled(dev, MSIX, v));
@@ -396,7 +396,7 @@ static void test_disable_whole_index(void **state)
 	}
 	close_all(mine, 8);
 	/* Disabled, MSI may now be enabled. */
-	bind(dev, MSI, 0, 1, owned, mine);
+	bind_efds(dev, MSI, 0, 1, owned, mine);
 	close(mine[0]);
 }
 
@@ -404,7 +404,7 @@ static void test_msi_signal_and_bool(void **state)
 {
 	struct uvfio_dev *dev = ((struct fixture *)*state)->dev;
 	int owned[4], mine[4];
-	bind(dev, MSI, 0, 4, owned, mine);
+	bind_efds(dev, MSI, 0, 4, owned, mine);
 	/* MSI is edge triggered: no masking between assertions. */
 	for (int k = 0; k < 3; k++)
 		assert_int_equal(uvfio_dev_irq_trigger(dev, MSI, 2), 0);
@@ -428,8 +428,8 @@ static void test_replace_trigger(void **state)
 {
 	struct uvfio_dev *dev = ((struct fixture *)*state)->dev;
 	int o1, m1, o2, m2;
-	bind(dev, MSI, 1, 1, &o1, &m1);
-	bind(dev, MSI, 1, 1, &o2, &m2);
+	bind_efds(dev, MSI, 1, 1, &o1, &m1);
+	bind_efds(dev, MSI, 1, 1, &o2, &m2);
 	/* The old eventfd was released; the new one is used. */
 	assert_int_not_equal(o1, o2);
 	assert_false(fd_is_open(o1));
@@ -445,7 +445,7 @@ static void test_mutual_exclusion(void **state)
 {
 	struct uvfio_dev *dev = ((struct fixture *)*state)->dev;
 	int oi, mi, om[2], mm[2];
-	bind(dev, INTX, 0, 1, &oi, &mi);
+	bind_efds(dev, INTX, 0, 1, &oi, &mi);
 	int fds[2] = { efd(), efd() };
 	int keep[2] = { fds[0], fds[1] };
 	assert_int_equal(set(dev, D_EFD | A_TRIG, MSI, 0, 2, NULL, 0, fds, 2), -EINVAL);
@@ -458,10 +458,10 @@ static void test_mutual_exclusion(void **state)
 	assert_int_equal(fired(mi), 1);
 	/* ERR and REQ are not part of the exclusion. */
 	int oe, me;
-	bind(dev, ERR, 0, 1, &oe, &me);
+	bind_efds(dev, ERR, 0, 1, &oe, &me);
 	/* Disable INTx: MSI is allowed now, and then excludes the others. */
 	assert_int_equal(set(dev, D_NONE | A_TRIG, INTX, 0, 0, NULL, 0, NULL, 0), 0);
-	bind(dev, MSI, 0, 2, om, mm);
+	bind_efds(dev, MSI, 0, 2, om, mm);
 	int f1 = efd(), keep1 = f1;
 	assert_int_equal(set(dev, D_EFD | A_TRIG, INTX, 0, 1, NULL, 0, &f1, 1), -EINVAL);
 	assert_int_equal(set(dev, D_EFD | A_TRIG, MSIX, 0, 1, NULL, 0, &f1, 1), -EINVAL);
@@ -480,7 +480,7 @@ static void test_err_req_triggers(void **state)
 {
 	struct uvfio_dev *dev = ((struct fixture *)*state)->dev;
 	int oe, me;
-	bind(dev, ERR, 0, 1, &oe, &me);
+	bind_efds(dev, ERR, 0, 1, &oe, &me);
 	assert_int_equal(set(dev, D_NONE | A_TRIG, ERR, 0, 1, NULL, 0, NULL, 0), 0);
 	assert_int_equal(fired(me), 1);
 	assert_int_equal(uvfio_dev_irq_trigger(dev, ERR, 0), 0);
@@ -506,7 +506,7 @@ static void test_intx_unmask_eventfd_accepted(void **state)
 {
 	struct uvfio_dev *dev = ((struct fixture *)*state)->dev;
 	int owned, mine;
-	bind(dev, INTX, 0, 1, &owned, &mine);
+	bind_efds(dev, INTX, 0, 1, &owned, &mine);
 	int u = efd();
 	int r = set(dev, D_EFD | A_UNMASK, INTX, 0, 1, NULL, 0, &u, 1);
 	int taken = u == -1;
@@ -522,7 +522,7 @@ static void test_command_intx_disable_masks_intx(void **state)
 {
 	struct uvfio_dev *dev = ((struct fixture *)*state)->dev;
 	int owned, mine;
-	bind(dev, INTX, 0, 1, &owned, &mine);
+	bind_efds(dev, INTX, 0, 1, &owned, &mine);
 	uint16_t cmd = PCI_COMMAND_INTX_DISABLE;
 	assert_int_equal(dev_region_access(dev, VFIO_PCI_CONFIG_REGION_INDEX,
 					   PCI_COMMAND, &cmd, 2, true), 2);
@@ -542,8 +542,8 @@ static void test_reset_disables_interrupts(void **state)
 {
 	struct fixture *f = *state;
 	int om[4], mm[4], oe, me;
-	bind(f->dev, MSI, 0, 4, om, mm);
-	bind(f->dev, ERR, 0, 1, &oe, &me);
+	bind_efds(f->dev, MSI, 0, 4, om, mm);
+	bind_efds(f->dev, ERR, 0, 1, &oe, &me);
 	assert_int_equal(dev_reset(f->dev), 0);
 	assert_int_equal(f->resets, 1);
 	for (unsigned v = 0; v < 4; v++) {
@@ -556,7 +556,7 @@ static void test_reset_disables_interrupts(void **state)
 	assert_int_equal(fired(me), 1);
 	/* INTx can be enabled right after. */
 	int oi, mi;
-	bind(f->dev, INTX, 0, 1, &oi, &mi);
+	bind_efds(f->dev, INTX, 0, 1, &oi, &mi);
 	close_all(mm, 4);
 	close(me);
 	close(mi);
@@ -567,8 +567,8 @@ static void test_detach_releases_everything(void **state)
 	struct fixture *f = *state;
 	int base = count_open_fds();
 	int om[8], mm[8], oe, me;
-	bind(f->dev, MSIX, 0, 8, om, mm);
-	bind(f->dev, ERR, 0, 1, &oe, &me);
+	bind_efds(f->dev, MSIX, 0, 8, om, mm);
+	bind_efds(f->dev, ERR, 0, 1, &oe, &me);
 	close_all(mm, 8);
 	close(me);
 	assert_int_equal(count_open_fds(), base + 9);
