@@ -9,15 +9,19 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "bench.h"
 
+/* One end of a baseline: the measuring side's, or its peer's. */
 struct peer {
-	int fd;                  /* socket, or the eventfd we read */
-	int fd2;                 /* the eventfd we write */
-	uint8_t *big;            /* 1 MiB, for the transfer */
+	int fd;                  /* the socket, or the eventfd the peer reads */
+	int fd2;                 /* the eventfd the peer writes, or -1 */
+	uint8_t *big;            /* measuring side: 1 MiB to receive into */
+	uint8_t *win;            /* peer copy: 1 MiB shared with the peer */
+	volatile uint64_t *copy_ns;  /* peer copy: the last copy's time */
 };
 
 /*
@@ -77,6 +81,33 @@ static int peer_xfer(void *arg)
 		if (bench_write_full(p->fd, big, BENCH_MIB) < 0)
 			return -EIO;
 	free(big);
+	return 0;
+}
+
+/*
+ * A device's DMA without uvfio: on each request, copy 1 MiB out of
+ * memory shared with the requester and time the copy, as the bench
+ * times testdev's DMA inside the server.
+ */
+static int peer_copy(void *arg)
+{
+	struct peer *p = arg;
+	uint8_t req;
+	uint8_t *dst = aligned_alloc(4096, BENCH_MIB);
+
+	peer_start(p);
+	if (!dst)
+		return -ENOMEM;
+	memset(dst, 0, BENCH_MIB);
+	while (bench_read_full(p->fd, &req, 1) == 0) {
+		uint64_t t0 = bench_now_ns();
+		memcpy(dst, p->win, BENCH_MIB);
+		__asm__ volatile("" : : "r"(dst) : "memory");
+		*p->copy_ns = bench_now_ns() - t0;
+		if (bench_write_full(p->fd, &req, 1) < 0)
+			return -EIO;
+	}
+	free(dst);
 	return 0;
 }
 
@@ -183,6 +214,22 @@ static int run_xfer(void *ctx, double *ns, size_t n)
 	return 0;
 }
 
+static int run_copy(void *ctx, double *ns, size_t n)
+{
+	struct peer *p = ctx;
+	uint8_t req = 1;
+
+	for (size_t i = 0; i < n; i++) {
+		int r = bench_write_full(p->fd, &req, 1);
+		if (!r)
+			r = bench_read_full(p->fd, &req, 1);
+		if (r < 0)
+			return r;
+		ns[i] = (double)*p->copy_ns;
+	}
+	return 0;
+}
+
 static int run_stream(void *ctx, double *ns, size_t n)
 {
 	struct peer *p = ctx;
@@ -206,13 +253,15 @@ static int run_stream(void *ctx, double *ns, size_t n)
 
 /* ---- the peers, alive for a whole placement -------------------------- */
 
-enum { PEER_PINGPONG, PEER_EVENTFD, PEER_XFER, PEER_STREAM, PEER_COUNT };
+enum { PEER_PINGPONG, PEER_EVENTFD, PEER_XFER, PEER_STREAM, PEER_COPY,
+       PEER_COUNT };
 
 struct baselines {
 	pid_t pid[PEER_COUNT];
 	struct peer self[PEER_COUNT];    /* our ends */
 	struct copy_ctx copy;
 	uint8_t *a, *b, *xbuf;
+	uint8_t *shared;             /* peer copy: window + time, MAP_SHARED */
 };
 
 static pid_t socket_peer(int cpu, int (*fn)(void *), struct peer *self)
@@ -221,7 +270,8 @@ static pid_t socket_peer(int cpu, int (*fn)(void *), struct peer *self)
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
 		return -errno;
-	struct peer child = { .fd = sv[1], .fd2 = -1 };
+	struct peer child = { .fd = sv[1], .fd2 = -1, .win = self->win,
+			      .copy_ns = self->copy_ns };
 	pid_t pid = bench_fork(cpu, fn, &child);
 	close(sv[1]);
 	if (pid < 0) {
@@ -271,6 +321,8 @@ void baselines_stop(struct baselines *b)
 	free(b->a);
 	free(b->b);
 	free(b->xbuf);
+	if (b->shared)
+		munmap(b->shared, BENCH_MIB + 4096);
 	free(b);
 }
 
@@ -289,7 +341,9 @@ int baselines_start(struct baselines **out, const struct bench_opts *o,
 
 	*out = b;
 	memset(base, 0, sizeof(*base) * BASE_COUNT);
-	memset(items, 0, sizeof(*items) * BASE_COUNT);
+	for (unsigned i = 0; i < BASE_COUNT; i++)
+		items[i] = (struct bench_item){ .name = bench_base_desc[i].key,
+						.out = &base[i] };
 	if (!b)
 		return -ENOMEM;
 	for (unsigned i = 0; i < PEER_COUNT; i++)
@@ -307,6 +361,19 @@ int baselines_start(struct baselines **out, const struct bench_opts *o,
 					&b->self[PEER_XFER]);
 	b->pid[PEER_STREAM] = socket_peer(server_cpu, peer_stream,
 					  &b->self[PEER_STREAM]);
+	/* Like a DMA window: memory both processes map, written by us. */
+	b->shared = mmap(NULL, BENCH_MIB + 4096, PROT_READ | PROT_WRITE,
+			 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (b->shared == MAP_FAILED) {
+		b->shared = NULL;
+		b->pid[PEER_COPY] = -ENOMEM;
+	} else {
+		memset(b->shared, 0x3c, BENCH_MIB);
+		b->self[PEER_COPY].win = b->shared;
+		b->self[PEER_COPY].copy_ns = (uint64_t *)(b->shared + BENCH_MIB);
+		b->pid[PEER_COPY] = socket_peer(server_cpu, peer_copy,
+						&b->self[PEER_COPY]);
+	}
 	b->self[PEER_XFER].big = b->xbuf;
 	b->copy = (struct copy_ctx){ .src = b->a, .dst = b->b,
 				     .cpu = server_cpu, .home = client_cpu };
@@ -323,12 +390,13 @@ int baselines_start(struct baselines **out, const struct bench_opts *o,
 	     o->bw_iters, &base[BASE_XFER]);
 	item(&items[BASE_STREAM], "raw stream", run_stream,
 	     &b->self[PEER_STREAM], o->lat_iters / 4 + 1, &base[BASE_STREAM]);
-	/* Derived, not measured. */
-	items[BASE_DOORBELL] = (struct bench_item){ .name = "raw doorbell",
-						    .out = &base[BASE_DOORBELL] };
+	item(&items[BASE_PEERCOPY], "raw peer copy", run_copy,
+	     &b->self[PEER_COPY], o->bw_iters, &base[BASE_PEERCOPY]);
+	/* items[BASE_DOORBELL] is derived, not measured: no fn. */
 
 	static const int peer_of[PEER_COUNT] = { BASE_PINGPONG, BASE_EVENTFD,
-						 BASE_XFER, BASE_STREAM };
+						 BASE_XFER, BASE_STREAM,
+						 BASE_PEERCOPY };
 	int r = 0;
 	for (unsigned i = 0; i < PEER_COUNT; i++) {
 		if (b->pid[i] >= 0)

@@ -18,6 +18,7 @@
 #define BENCH_POSTED_MSG 36u     /* a 4-byte REGION_WRITE: hdr + rw + data */
 #define BENCH_BATCH      64u     /* posted writes / stream messages per sample */
 #define BENCH_MMIO_BATCH 256u    /* mapped loads per sample */
+#define BENCH_WATCHDOG_S 120u    /* the longest one run of an item may take */
 
 static inline uint64_t bench_now_ns(void)
 {
@@ -105,6 +106,7 @@ enum {
 	BASE_XFER,               /* 32-byte request, 1 MiB answer on AF_UNIX */
 	BASE_STREAM,             /* one-way 36-byte messages, one read each */
 	BASE_DOORBELL,           /* derived: ping-pong + one eventfd hop */
+	BASE_PEERCOPY,           /* a peer's 1 MiB memcpy, done on request */
 	BASE_COUNT
 };
 
@@ -154,6 +156,7 @@ struct fig_desc {
 	enum fig_target target;
 	double target_ratio;
 	const char *note;        /* how it is measured, one line */
+	bool vs_peer_copy;       /* also shown against BASE_PEERCOPY */
 };
 extern const struct fig_desc bench_base_desc[BASE_COUNT];
 extern const struct fig_desc bench_fig_desc[FIG_COUNT];
@@ -171,9 +174,12 @@ struct machine {
 	char cpu[128];
 	long nproc;
 	char kernel[400];
+	double load_start, load_end;   /* 1-minute load average, -1 unknown */
 };
 
 void bench_machine(struct machine *m);
+/* The load average once measuring is over. */
+void bench_machine_end(struct machine *m);
 void report_text(const struct machine *m, const struct placement *p,
 		 unsigned np);
 void report_markdown(const struct machine *m, const struct placement *p,

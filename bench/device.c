@@ -23,6 +23,8 @@
 
 #define BAR0 VFIO_PCI_BAR0_REGION_INDEX
 #define BAR2 VFIO_PCI_BAR2_REGION_INDEX
+#define BAR4 VFIO_PCI_BAR4_REGION_INDEX
+#define MMAP_OFF 0x8100u   /* inside BAR4's second mmap area */
 #define DMA_CMD_READ  1u   /* the device reads guest memory */
 #define DMA_CMD_WRITE 2u   /* the device writes guest memory */
 #define MSI_DOORBELL  ((uint32_t)VFIO_PCI_MSI_IRQ_INDEX << 16 | 0u)
@@ -42,7 +44,6 @@ struct dma_probe {
 
 struct server_arg {
 	int fd;
-	int other;                   /* the client's end */
 	const char *serve_path;
 	struct dma_probe *probe;
 };
@@ -94,7 +95,7 @@ static int server_main(void *arg)
 	struct server_arg *a = arg;
 
 	/* Else the client's close would never reach the server as EOF. */
-	close(a->other);
+	bench_keep_fds(&a->fd, 1);
 	if (a->serve_path) {
 		/* uvfio-serve serves an inherited connected fd, then exits. */
 		if (a->fd != 3) {
@@ -129,12 +130,19 @@ struct dctx {
 	struct uvfio_device *dev;
 	uint8_t *big;                /* 1 MiB of client memory */
 	int efd;                     /* MSI vector 0 */
-	uint32_t cmd;                /* DMA command under test */
 	uint32_t seq;
 	struct dma_probe *probe;     /* NULL: uvfio-serve, not timed there */
-	double *e2e;                 /* DMA samples seen from the client */
+};
+
+/* One DMA figure: a window, a direction. */
+struct dma_item {
+	struct dctx *c;
+	struct uvfio_dma_buf *w;
+	uint32_t cmd;
+	double *e2e;                 /* the samples seen from the client */
 	size_t ne2e, e2e_cap;
-	bool client_timed;           /* some DMA sample lacked the device's time */
+	bool client_timed;           /* some sample lacked the device's time */
+	struct meas *m;
 };
 
 static int run_read4(void *ctx, double *ns, size_t n)
@@ -236,14 +244,15 @@ static int run_write1m(void *ctx, double *ns, size_t n)
  */
 static int run_dma(void *ctx, double *ns, size_t n)
 {
-	struct dctx *c = ctx;
+	struct dma_item *d = ctx;
+	struct dctx *c = d->c;
 
 	for (size_t i = 0; i < n; i++) {
 		uint64_t seq = c->probe ? __atomic_load_n(&c->probe->seq,
 							  __ATOMIC_ACQUIRE) : 0;
 		uint64_t t0 = bench_now_ns();
 		int r = uvfio_region_write32(c->dev, BAR0, TESTDEV_REG_DMA_CMD,
-					     c->cmd);
+					     d->cmd);
 		double e2e = (double)(bench_now_ns() - t0);
 		if (r < 0)
 			return r;
@@ -253,16 +262,25 @@ static int run_dma(void *ctx, double *ns, size_t n)
 							__ATOMIC_RELAXED);
 		} else {
 			ns[i] = e2e;
-			c->client_timed = true;
+			d->client_timed = true;
 		}
-		if (c->ne2e < c->e2e_cap)
-			c->e2e[c->ne2e++] = e2e;
+		if (d->ne2e < d->e2e_cap)
+			d->e2e[d->ne2e++] = e2e;
 	}
 	uint32_t st = 0;
 	int r = uvfio_region_read32(c->dev, BAR0, TESTDEV_REG_DMA_STATUS, &st);
 	if (r < 0)
 		return r;
 	return st ? -(int)st : 0;
+}
+
+/* Point the device at this item's window (not timed). */
+static int setup_dma(void *ctx)
+{
+	struct dma_item *d = ctx;
+
+	return uvfio_region_write64(d->c->dev, BAR0, TESTDEV_REG_DMA_ADDR,
+				    d->w->iova);
 }
 
 static int wait_irq(int efd)
@@ -321,7 +339,7 @@ static int run_mmap4(void *ctx, double *ns, size_t n)
 		uint32_t v, sum = 0;
 		uint64_t t0 = bench_now_ns();
 		for (unsigned j = 0; j < BENCH_MMIO_BATCH; j++) {
-			int r = uvfio_region_read32(c->dev, BAR2, 0x100, &v);
+			int r = uvfio_region_read32(c->dev, BAR4, MMAP_OFF, &v);
 			if (r < 0)
 				return r;
 			sum += v;
@@ -334,25 +352,18 @@ static int run_mmap4(void *ctx, double *ns, size_t n)
 
 /* ---- DMA windows -------------------------------------------------- */
 
-static int dma_program(struct dctx *c, const struct uvfio_dma_buf *w)
-{
-	int r = uvfio_region_write64(c->dev, BAR0, TESTDEV_REG_DMA_ADDR,
-				     w->iova);
-	if (!r)
-		r = uvfio_region_write32(c->dev, BAR0, TESTDEV_REG_DMA_LEN,
-					 BENCH_MIB);
-	return r;
-}
-
 /* Round trip guest -> device -> guest once, so a broken path is not timed. */
 static int dma_check(struct dctx *c, const struct uvfio_dma_buf *w)
 {
 	uint8_t *mem = w->vaddr;
 	uint32_t st = 0;
-	int r;
+	int r = uvfio_region_write64(c->dev, BAR0, TESTDEV_REG_DMA_ADDR,
+				     w->iova);
 
 	memset(mem, 0x3c, BENCH_MIB);
-	r = uvfio_region_write32(c->dev, BAR0, TESTDEV_REG_DMA_CMD, DMA_CMD_READ);
+	if (!r)
+		r = uvfio_region_write32(c->dev, BAR0, TESTDEV_REG_DMA_CMD,
+					 DMA_CMD_READ);
 	if (r < 0)
 		return r;
 	memset(mem, 0, BENCH_MIB);
@@ -368,94 +379,89 @@ static int dma_check(struct dctx *c, const struct uvfio_dma_buf *w)
 	return 0;
 }
 
-static void dma_measure(const struct bench_opts *o, struct dctx *c,
-			struct meas *m)
+/* ---- one server, all figures ------------------------------------- */
+
+enum { DMA_RD_MAP, DMA_WR_MAP, DMA_RD_MSG, DMA_WR_MSG, DMA_ITEMS };
+
+struct bench_dev {
+	pid_t pid;
+	struct dctx c;
+	struct uvfio_dma_buf *win[2];    /* shared (memfd), fd-less */
+	struct dma_item dma[DMA_ITEMS];
+	bool irq_on;
+};
+
+static void item(struct bench_item *it, const char *name, bench_fn fn,
+		 void *ctx, size_t iters, struct meas *out)
 {
-	c->e2e_cap = (size_t)(o->runs ? o->runs : 1) * o->bw_iters + o->warmup;
-	c->e2e = calloc(c->e2e_cap, sizeof(*c->e2e));
-	c->ne2e = 0;
-	c->client_timed = false;
-	if (!c->e2e) {
-		m->err = -ENOMEM;
-		return;
-	}
-	bench_measure(o, run_dma, c, o->bw_iters, m);
-	m->at_device = !c->client_timed;
-	m->e2e = bench_median(c->e2e, c->ne2e);
-	free(c->e2e);
-	c->e2e = NULL;
+	*it = (struct bench_item){ .name = name, .fn = fn, .ctx = ctx,
+				   .iters = iters, .out = out };
 }
 
-static void dma_figures(const struct bench_opts *o, struct dctx *c,
-			uint32_t flags, struct meas *rd, struct meas *wr)
+static void fail(struct bench_item *it, int err)
 {
-	struct uvfio_dma_buf *w = NULL;
-	int r = uvfio_dma_alloc(c->dev, BENCH_MIB,
-				UVFIO_DMA_READ | UVFIO_DMA_WRITE | flags, &w);
-	if (!r)
-		r = dma_program(c, w);
-	if (!r)
-		r = dma_check(c, w);
-	if (r < 0) {
-		rd->err = wr->err = r;
-	} else {
-		c->cmd = DMA_CMD_READ;
-		dma_measure(o, c, rd);
-		c->cmd = DMA_CMD_WRITE;
-		dma_measure(o, c, wr);
-	}
-	if (w)
-		uvfio_dma_free(c->dev, w);
+	it->fn = NULL;
+	it->out->err = err;
 }
 
-/* ---- all figures against one server ------------------------------- */
-
-static void measure_all(const struct bench_opts *o, struct dctx *c,
-			struct meas fig[FIG_COUNT])
+static void dma_items(const struct bench_opts *o, struct bench_dev *d,
+		      struct meas fig[FIG_COUNT],
+		      struct bench_item items[FIG_COUNT])
 {
-	bench_measure(o, run_read4, c, o->lat_iters, &fig[FIG_READ4]);
-	bench_measure(o, run_write4, c, o->lat_iters, &fig[FIG_WRITE4]);
-	bench_measure(o, run_posted4, c, o->lat_iters / 4 + 1,
-		      &fig[FIG_POSTED4]);
-	/* Before BAR2 is mmapped: afterwards accesses take the mapping. */
-	bench_measure(o, run_read1m, c, o->bw_iters, &fig[FIG_READ1M]);
-	bench_measure(o, run_write1m, c, o->bw_iters, &fig[FIG_WRITE1M]);
+	static const struct { int fig; unsigned win; uint32_t cmd;
+			      const char *name; } t[DMA_ITEMS] = {
+		[DMA_RD_MAP] = { FIG_DMA_RD_MAP, 0, DMA_CMD_READ, "DMA read, mapped" },
+		[DMA_WR_MAP] = { FIG_DMA_WR_MAP, 0, DMA_CMD_WRITE, "DMA write, mapped" },
+		[DMA_RD_MSG] = { FIG_DMA_RD_MSG, 1, DMA_CMD_READ, "DMA read, messages" },
+		[DMA_WR_MSG] = { FIG_DMA_WR_MSG, 1, DMA_CMD_WRITE, "DMA write, messages" },
+	};
+	struct dctx *c = &d->c;
+	int err[2];
 
-	dma_figures(o, c, 0, &fig[FIG_DMA_RD_MAP], &fig[FIG_DMA_WR_MAP]);
-	dma_figures(o, c, UVFIO_DMA_NO_FD, &fig[FIG_DMA_RD_MSG],
-		    &fig[FIG_DMA_WR_MSG]);
-
-	c->efd = eventfd(0, EFD_CLOEXEC);
-	int r = c->efd < 0 ? -errno :
-		uvfio_irq_enable(c->dev, VFIO_PCI_MSI_IRQ_INDEX, 0, 1, &c->efd);
-	if (r < 0) {
-		fig[FIG_DOORBELL].err = fig[FIG_DOORBELL_NP].err = r;
-	} else {
-		bench_measure(o, run_doorbell, c, o->lat_iters,
-			      &fig[FIG_DOORBELL]);
-		bench_measure(o, run_doorbell_np, c, o->lat_iters,
-			      &fig[FIG_DOORBELL_NP]);
-		uvfio_irq_disable(c->dev, VFIO_PCI_MSI_IRQ_INDEX);
+	for (unsigned i = 0; i < 2; i++) {
+		uint32_t flags = UVFIO_DMA_READ | UVFIO_DMA_WRITE |
+				 (i ? UVFIO_DMA_NO_FD : 0);
+		err[i] = uvfio_dma_alloc(c->dev, BENCH_MIB, flags, &d->win[i]);
+		if (!err[i])
+			err[i] = uvfio_region_write32(c->dev, BAR0,
+						      TESTDEV_REG_DMA_LEN,
+						      BENCH_MIB);
+		if (!err[i])
+			err[i] = dma_check(c, d->win[i]);
 	}
-	if (c->efd >= 0)
-		close(c->efd);
+	size_t cap = (size_t)(o->runs ? o->runs : 1) * o->bw_iters + o->warmup;
+	for (unsigned i = 0; i < DMA_ITEMS; i++) {
+		struct bench_item *it = &items[t[i].fig];
+		struct dma_item *di = &d->dma[i];
 
-	void *bar2;
-	r = uvfio_region_mmap(c->dev, BAR2, &bar2);
-	if (r < 0)
-		fig[FIG_MMAP4].err = r;
-	else
-		bench_measure(o, run_mmap4, c, o->lat_iters / 8 + 1,
-			      &fig[FIG_MMAP4]);
+		*di = (struct dma_item){ .c = c, .w = d->win[t[i].win],
+					 .cmd = t[i].cmd, .m = &fig[t[i].fig] };
+		item(it, t[i].name, run_dma, di, o->bw_iters, &fig[t[i].fig]);
+		it->setup = setup_dma;
+		di->e2e = calloc(cap, sizeof(*di->e2e));
+		di->e2e_cap = di->e2e ? cap : 0;
+		if (err[t[i].win] < 0)
+			fail(it, err[t[i].win]);
+	}
 }
 
-int bench_device(const struct bench_opts *o, int client_cpu, int server_cpu,
-		 struct meas fig[FIG_COUNT])
+int bench_device_start(struct bench_dev **out, const struct bench_opts *o,
+		       int client_cpu, int server_cpu, struct meas fig[FIG_COUNT],
+		       struct bench_item items[FIG_COUNT])
 {
+	struct bench_dev *d = calloc(1, sizeof(*d));
 	int sv[2];
 	int r;
 
+	*out = d;
 	memset(fig, 0, sizeof(*fig) * FIG_COUNT);
+	memset(items, 0, sizeof(*items) * FIG_COUNT);
+	for (unsigned i = 0; i < FIG_COUNT; i++)
+		items[i] = (struct bench_item){ .name = bench_fig_desc[i].key,
+						.out = &fig[i] };
+	if (!d)
+		return -ENOMEM;
+	d->c.efd = -1;
 	/* The library's DMA thread inherits the mask: pin first. */
 	r = bench_pin(0, client_cpu);
 	if (r < 0)
@@ -463,45 +469,100 @@ int bench_device(const struct bench_opts *o, int client_cpu, int server_cpu,
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
 		return -errno;
 	/* Shared with the server process, which times DMA commands in it. */
-	struct dma_probe *probe = NULL;
 	if (!o->serve_path) {
-		probe = mmap(NULL, sizeof(*probe), PROT_READ | PROT_WRITE,
-			     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-		if (probe == MAP_FAILED)
-			probe = NULL;
+		d->c.probe = mmap(NULL, sizeof(*d->c.probe),
+				  PROT_READ | PROT_WRITE,
+				  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+		if (d->c.probe == MAP_FAILED)
+			d->c.probe = NULL;
 	}
-	struct server_arg sa = { .fd = sv[1], .other = sv[0],
-				 .serve_path = o->serve_path, .probe = probe };
-	pid_t pid = bench_fork(server_cpu, server_main, &sa);
+	struct server_arg sa = { .fd = sv[1], .serve_path = o->serve_path,
+				 .probe = d->c.probe };
+	d->pid = bench_fork(server_cpu, server_main, &sa);
 	close(sv[1]);
-	if (pid < 0) {
+	if (d->pid < 0) {
 		close(sv[0]);
-		return pid;
+		return d->pid;
 	}
-
-	struct dctx c = { .efd = -1, .probe = probe };
-	c.big = aligned_alloc(4096, BENCH_MIB);
-	if (!c.big) {
+	d->c.big = aligned_alloc(4096, BENCH_MIB);
+	if (!d->c.big) {
 		close(sv[0]);
-		bench_reap(pid);
 		return -ENOMEM;
 	}
-	memset(c.big, 0x77, BENCH_MIB);
-	r = uvfio_device_open_fd(sv[0], NULL, &c.dev);
+	memset(d->c.big, 0x77, BENCH_MIB);
+	r = uvfio_device_open_fd(sv[0], NULL, &d->c.dev);
 	if (r < 0) {
 		fprintf(stderr, "uvfio-bench: cannot open the device: %s\n",
 			strerror(-r));
-	} else {
-		measure_all(o, &c, fig);
-		uvfio_device_close(c.dev);
+		return r;
 	}
-	free(c.big);
-	int w = bench_reap(pid);
-	if (probe)
-		munmap(probe, sizeof(*probe));
-	if (!r && w < 0)
+	struct dctx *c = &d->c;
+	item(&items[FIG_READ4], "REGION_READ 4", run_read4, c, o->lat_iters,
+	     &fig[FIG_READ4]);
+	item(&items[FIG_WRITE4], "REGION_WRITE 4", run_write4, c, o->lat_iters,
+	     &fig[FIG_WRITE4]);
+	item(&items[FIG_POSTED4], "posted REGION_WRITE 4", run_posted4, c,
+	     o->lat_iters / 4 + 1, &fig[FIG_POSTED4]);
+	item(&items[FIG_READ1M], "REGION_READ 1 MiB", run_read1m, c,
+	     o->bw_iters, &fig[FIG_READ1M]);
+	item(&items[FIG_WRITE1M], "REGION_WRITE 1 MiB", run_write1m, c,
+	     o->bw_iters, &fig[FIG_WRITE1M]);
+	dma_items(o, d, fig, items);
+
+	item(&items[FIG_DOORBELL], "doorbell", run_doorbell, c, o->lat_iters,
+	     &fig[FIG_DOORBELL]);
+	item(&items[FIG_DOORBELL_NP], "doorbell non-posted", run_doorbell_np,
+	     c, o->lat_iters, &fig[FIG_DOORBELL_NP]);
+	c->efd = eventfd(0, EFD_CLOEXEC);
+	r = c->efd < 0 ? -errno :
+	    uvfio_irq_enable(c->dev, VFIO_PCI_MSI_IRQ_INDEX, 0, 1, &c->efd);
+	d->irq_on = !r;
+	if (r < 0) {
+		fail(&items[FIG_DOORBELL], r);
+		fail(&items[FIG_DOORBELL_NP], r);
+	}
+
+	/* BAR2 stays unmapped: the 1 MiB figures must go by messages. */
+	void *bar4;
+	item(&items[FIG_MMAP4], "mmap read 4", run_mmap4, c,
+	     o->lat_iters / 8 + 1, &fig[FIG_MMAP4]);
+	r = uvfio_region_mmap(c->dev, BAR4, &bar4);
+	if (r < 0)
+		fail(&items[FIG_MMAP4], r);
+	return 0;
+}
+
+int bench_device_stop(struct bench_dev *d)
+{
+	if (!d)
+		return 0;
+	for (unsigned i = 0; i < DMA_ITEMS; i++) {
+		struct dma_item *di = &d->dma[i];
+		if (di->m && !di->m->err && di->ne2e) {
+			di->m->at_device = !di->client_timed;
+			di->m->e2e = bench_median(di->e2e, di->ne2e);
+		}
+		free(di->e2e);
+	}
+	struct dctx *c = &d->c;
+	if (c->dev) {
+		if (d->irq_on)
+			uvfio_irq_disable(c->dev, VFIO_PCI_MSI_IRQ_INDEX);
+		for (unsigned i = 0; i < 2; i++)
+			if (d->win[i])
+				uvfio_dma_free(c->dev, d->win[i]);
+		uvfio_device_close(c->dev);
+	}
+	if (c->efd >= 0)
+		close(c->efd);
+	free(c->big);
+	int r = 0;
+	if (d->pid > 0 && bench_reap(d->pid) < 0) {
 		fprintf(stderr, "uvfio-bench: the server did not exit cleanly\n");
-	for (unsigned i = 0; i < FIG_COUNT && !r; i++)
-		r = fig[i].err;
+		r = -ECHILD;
+	}
+	if (c->probe)
+		munmap(c->probe, sizeof(*c->probe));
+	free(d);
 	return r;
 }

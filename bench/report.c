@@ -12,73 +12,112 @@
 
 #include "bench.h"
 
+#define MIB ((double)BENCH_MIB)
+
+/* A baseline: compared with nothing. */
+#define BASE(k, l, kd, b, n) \
+	{ .key = k, .label = l, .kind = kd, .bytes = b, .base = -1, .note = n }
+
 const struct fig_desc bench_base_desc[BASE_COUNT] = {
-	[BASE_PINGPONG] = { "raw_pingpong_32", "raw AF_UNIX ping-pong, 32 B",
-			    FIG_LATENCY, 0, -1, TARGET_NONE, 0,
-			    "write 32 B, peer reads and writes it back" },
-	[BASE_EVENTFD] = { "raw_eventfd_pingpong", "raw eventfd ping-pong",
-			   FIG_LATENCY, 0, -1, TARGET_NONE, 0,
-			   "write eventfd A, peer reads A and writes eventfd B" },
-	[BASE_MEMCPY] = { "memcpy_1m", "memcpy 1 MiB", FIG_BANDWIDTH,
-			  BENCH_MIB, -1, TARGET_NONE, 0,
-			  "one process, warm buffers" },
-	[BASE_XFER] = { "raw_xfer_1m", "raw AF_UNIX 1 MiB transfer",
-			FIG_BANDWIDTH, BENCH_MIB, -1, TARGET_NONE, 0,
-			"32 B request, peer writes 1 MiB back" },
-	[BASE_STREAM] = { "raw_stream_36", "raw AF_UNIX 36 B one-way stream",
-			  FIG_RATE, 0, -1, TARGET_NONE, 0,
-			  "peer reads one message per read(); 64 a batch" },
-	[BASE_DOORBELL] = { "raw_pingpong_plus_eventfd_hop",
-			    "raw ping-pong + eventfd hop", FIG_LATENCY, 0, -1,
-			    TARGET_NONE, 0,
-			    "ping-pong + half the eventfd ping-pong" },
+	[BASE_PINGPONG] = BASE("raw_pingpong_32", "raw AF_UNIX ping-pong, 32 B",
+			       FIG_LATENCY, 0,
+			       "write 32 B, the peer reads and writes it back"),
+	[BASE_EVENTFD] = BASE("raw_eventfd_pingpong", "raw eventfd ping-pong",
+			      FIG_LATENCY, 0,
+			      "write eventfd A, the peer reads A and writes eventfd B"),
+	[BASE_MEMCPY] = BASE("memcpy_1m", "memcpy 1 MiB", FIG_BANDWIDTH, MIB,
+			     "back to back, warm buffers, on the server's CPU"),
+	[BASE_XFER] = BASE("raw_xfer_1m", "raw AF_UNIX 1 MiB transfer",
+			   FIG_BANDWIDTH, MIB,
+			   "32 B request, the peer writes 1 MiB back"),
+	[BASE_STREAM] = BASE("raw_stream_36", "raw AF_UNIX 36 B one-way stream",
+			     FIG_RATE, 0,
+			     "the peer reads one message per read(); 64 a batch"),
+	[BASE_DOORBELL] = BASE("raw_pingpong_plus_eventfd_hop",
+			       "raw ping-pong + eventfd hop", FIG_LATENCY, 0,
+			       "the ping-pong plus half the eventfd ping-pong"),
+	[BASE_PEERCOPY] = BASE("raw_peer_copy_1m",
+			       "raw peer copy 1 MiB, on request", FIG_BANDWIDTH,
+			       MIB,
+			       "a peer on the server's CPU copies 1 MiB of shared memory per request, timed there"),
 };
 
 const struct fig_desc bench_fig_desc[FIG_COUNT] = {
-	[FIG_READ4] = { "region_read_4", "REGION_READ 4 B", FIG_LATENCY, 0,
-			BASE_PINGPONG, TARGET_AT_MOST, 1.2,
-			"uvfio_region_read32 of a BAR0 register" },
-	[FIG_WRITE4] = { "region_write_4", "REGION_WRITE 4 B (non-posted)",
-			 FIG_LATENCY, 0, BASE_PINGPONG, TARGET_NONE, 0,
-			 "uvfio_region_write32 of a BAR0 register" },
-	[FIG_POSTED4] = { "region_write_posted_4", "posted REGION_WRITE 4 B",
-			  FIG_RATE, 0, BASE_STREAM, TARGET_NONE, 0,
-			  "64 posted writes then one read as a fence" },
-	[FIG_READ1M] = { "region_read_1m", "REGION_READ 1 MiB", FIG_BANDWIDTH,
-			 BENCH_MIB, BASE_XFER, TARGET_AT_LEAST, 0.7,
-			 "uvfio_region_read of BAR2 memory, one message" },
-	[FIG_WRITE1M] = { "region_write_1m", "REGION_WRITE 1 MiB",
-			  FIG_BANDWIDTH, BENCH_MIB, BASE_XFER, TARGET_NONE, 0,
-			  "uvfio_region_write of BAR2 memory, one message" },
-	[FIG_MMAP4] = { "mmap_read_4", "mmapped BAR read 4 B", FIG_LATENCY, 0,
-			BASE_PINGPONG, TARGET_NONE, 0,
-			"uvfio_region_read32 through the BAR2 mapping" },
-	[FIG_DMA_RD_MAP] = { "dma_read_1m_mapped",
-			     "device DMA read 1 MiB, mapped window",
-			     FIG_BANDWIDTH, BENCH_MIB, BASE_MEMCPY,
-			     TARGET_AT_LEAST, 0.9,
-			     "time the device takes for a DMA_CMD write (non-posted)" },
-	[FIG_DMA_WR_MAP] = { "dma_write_1m_mapped",
-			     "device DMA write 1 MiB, mapped window",
-			     FIG_BANDWIDTH, BENCH_MIB, BASE_MEMCPY,
-			     TARGET_AT_LEAST, 0.9,
-			     "time the device takes for a DMA_CMD write (non-posted)" },
-	[FIG_DMA_RD_MSG] = { "dma_read_1m_messages",
-			     "device DMA read 1 MiB, DMA_READ messages",
-			     FIG_BANDWIDTH, BENCH_MIB, BASE_XFER, TARGET_NONE, 0,
-			     "UVFIO_DMA_NO_FD window; the client's DMA thread serves it" },
-	[FIG_DMA_WR_MSG] = { "dma_write_1m_messages",
-			     "device DMA write 1 MiB, DMA_WRITE messages",
-			     FIG_BANDWIDTH, BENCH_MIB, BASE_XFER, TARGET_NONE, 0,
-			     "UVFIO_DMA_NO_FD window; the client's DMA thread serves it" },
-	[FIG_DOORBELL] = { "doorbell_irq", "doorbell -> interrupt (posted)",
-			   FIG_LATENCY, 0, BASE_DOORBELL, TARGET_AT_MOST, 1.2,
-			   "posted write of TESTDEV_REG_IRQ, read the MSI eventfd" },
-	[FIG_DOORBELL_NP] = { "doorbell_irq_nonposted",
-			      "doorbell -> interrupt (non-posted)", FIG_LATENCY,
-			      0, BASE_DOORBELL, TARGET_NONE, 0,
-			      "write32 of TESTDEV_REG_IRQ, read the MSI eventfd" },
+	[FIG_READ4] = {
+		.key = "region_read_4", .label = "REGION_READ 4 B",
+		.kind = FIG_LATENCY, .base = BASE_PINGPONG,
+		.target = TARGET_AT_MOST, .target_ratio = 1.2,
+		.note = "uvfio_region_read32 of a BAR0 register",
+	},
+	[FIG_WRITE4] = {
+		.key = "region_write_4", .label = "REGION_WRITE 4 B (non-posted)",
+		.kind = FIG_LATENCY, .base = BASE_PINGPONG,
+		.note = "uvfio_region_write32 of a BAR0 register",
+	},
+	[FIG_POSTED4] = {
+		.key = "region_write_posted_4", .label = "posted REGION_WRITE 4 B",
+		.kind = FIG_RATE, .base = BASE_STREAM,
+		.note = "64 posted writes, then one read as a fence",
+	},
+	[FIG_READ1M] = {
+		.key = "region_read_1m", .label = "REGION_READ 1 MiB",
+		.kind = FIG_BANDWIDTH, .bytes = MIB, .base = BASE_XFER,
+		.target = TARGET_AT_LEAST, .target_ratio = 0.7,
+		.note = "uvfio_region_read of BAR2 memory, one message",
+	},
+	[FIG_WRITE1M] = {
+		.key = "region_write_1m", .label = "REGION_WRITE 1 MiB",
+		.kind = FIG_BANDWIDTH, .bytes = MIB, .base = BASE_XFER,
+		.note = "uvfio_region_write of BAR2 memory, one message",
+	},
+	[FIG_MMAP4] = {
+		.key = "mmap_read_4", .label = "mmapped BAR read 4 B",
+		.kind = FIG_LATENCY, .base = BASE_PINGPONG,
+		.note = "uvfio_region_read32 through BAR4's mapping (an mmap area)",
+	},
+	[FIG_DMA_RD_MAP] = {
+		.key = "dma_read_1m_mapped",
+		.label = "device DMA read 1 MiB, mapped window",
+		.kind = FIG_BANDWIDTH, .bytes = MIB, .base = BASE_MEMCPY,
+		.target = TARGET_AT_LEAST, .target_ratio = 0.9,
+		.note = "the device's time for a DMA_CMD write (non-posted); memfd window",
+		.vs_peer_copy = true,
+	},
+	[FIG_DMA_WR_MAP] = {
+		.key = "dma_write_1m_mapped",
+		.label = "device DMA write 1 MiB, mapped window",
+		.kind = FIG_BANDWIDTH, .bytes = MIB, .base = BASE_MEMCPY,
+		.target = TARGET_AT_LEAST, .target_ratio = 0.9,
+		.note = "the device's time for a DMA_CMD write (non-posted); memfd window",
+		.vs_peer_copy = true,
+	},
+	[FIG_DMA_RD_MSG] = {
+		.key = "dma_read_1m_messages",
+		.label = "device DMA read 1 MiB, DMA_READ messages",
+		.kind = FIG_BANDWIDTH, .bytes = MIB, .base = BASE_XFER,
+		.note = "UVFIO_DMA_NO_FD window, served by the client's DMA thread",
+	},
+	[FIG_DMA_WR_MSG] = {
+		.key = "dma_write_1m_messages",
+		.label = "device DMA write 1 MiB, DMA_WRITE messages",
+		.kind = FIG_BANDWIDTH, .bytes = MIB, .base = BASE_XFER,
+		.note = "UVFIO_DMA_NO_FD window, served by the client's DMA thread",
+	},
+	[FIG_DOORBELL] = {
+		.key = "doorbell_irq", .label = "doorbell -> interrupt (posted)",
+		.kind = FIG_LATENCY, .base = BASE_DOORBELL,
+		.target = TARGET_AT_MOST, .target_ratio = 1.2,
+		.note = "posted write of TESTDEV_REG_IRQ, then read the MSI eventfd",
+	},
+	[FIG_DOORBELL_NP] = {
+		.key = "doorbell_irq_nonposted",
+		.label = "doorbell -> interrupt (non-posted)",
+		.kind = FIG_LATENCY, .base = BASE_DOORBELL,
+		.note = "uvfio_region_write32 of TESTDEV_REG_IRQ, then read the MSI eventfd",
+	},
 };
+
+static double loadavg(void);
 
 void bench_machine(struct machine *m)
 {
@@ -100,6 +139,9 @@ void bench_machine(struct machine *m)
 	if (f)
 		fclose(f);
 	m->nproc = sysconf(_SC_NPROCESSORS_ONLN);
+	/* Others' load moves the figures: say how busy the machine was. */
+	m->load_start = loadavg();
+	m->load_end = -1;
 	struct utsname u;
 	if (uname(&u) == 0)
 		snprintf(m->kernel, sizeof(m->kernel), "%s %s %s", u.sysname,
@@ -136,6 +178,19 @@ double report_ratio(const struct fig_desc *d, const struct meas *f,
 		return NAN;
 	const struct fig_desc *bd = &bench_base_desc[d->base];
 	return report_value(d, f->med) / report_value(bd, base->med);
+}
+
+/* The figure against the raw peer copy, where that is shown; else NaN. */
+static double alt_ratio(const struct fig_desc *d, const struct placement *pl,
+			unsigned f)
+{
+	const struct meas *b = &pl->base[BASE_PEERCOPY];
+
+	if (!d->vs_peer_copy || pl->fig[f].err || b->err || b->med <= 0 ||
+	    pl->fig[f].med <= 0)
+		return NAN;
+	return report_value(d, pl->fig[f].med) /
+	       report_value(&bench_base_desc[BASE_PEERCOPY], b->med);
 }
 
 /* 1 met, 0 missed, -1 no target or not measured. */
@@ -190,10 +245,29 @@ static void fmt_meas(const struct fig_desc *d, const struct meas *m,
 	}
 }
 
+static double loadavg(void)
+{
+	double v = -1;
+	FILE *f = fopen("/proc/loadavg", "re");
+
+	if (!f || fscanf(f, "%lf", &v) != 1)
+		v = -1;
+	if (f)
+		fclose(f);
+	return v;
+}
+
+void bench_machine_end(struct machine *m)
+{
+	m->load_end = loadavg();
+}
+
 static void print_machine(const struct machine *m, const char *prefix)
 {
 	printf("%sMachine: %s, %ld CPUs online, %s\n", prefix, m->cpu, m->nproc,
 	       m->kernel);
+	printf("%sLoad average (1 min) before/after: %.2f / %.2f\n", prefix,
+	       m->load_start, m->load_end);
 }
 
 void report_text(const struct machine *m, const struct placement *p,
@@ -227,9 +301,13 @@ void report_text(const struct machine *m, const struct placement *p,
 
 			fmt_meas(d, &pl->fig[f], med, p99, sizeof(med));
 			fmt_target(d, tgt, sizeof(tgt));
-			printf("%-44s %14s %14s %6.3fx %7s %s\n", d->label, med,
+			double alt = alt_ratio(d, pl, f);
+			printf("%-44s %14s %14s %6.3fx %7s %s", d->label, med,
 			       p99, ratio, tgt,
 			       met < 0 ? "" : met ? "met" : "MISSED");
+			if (!isnan(alt))
+				printf(" (%.3fx raw peer copy)", alt);
+			printf("\n");
 		}
 		printf("(ratios against: ");
 		for (unsigned f = 0; f < FIG_COUNT; f++)
@@ -253,8 +331,8 @@ void report_markdown(const struct machine *m, const struct placement *p,
 			continue;
 		printf("\n%s (client CPU %d, server CPU %d):\n\n", pl->name,
 		       pl->client_cpu, pl->server_cpu);
-		printf("| figure | median | p99 | baseline | baseline median | ratio | target | result |\n");
-		printf("|---|---|---|---|---|---|---|---|\n");
+		printf("| figure | median | p99 | baseline | baseline median | ratio | target | result | other |\n");
+		printf("|---|---|---|---|---|---|---|---|---|\n");
 		for (unsigned f = 0; f < FIG_COUNT; f++) {
 			const struct fig_desc *d = &bench_fig_desc[f];
 			const struct fig_desc *bd = &bench_base_desc[d->base];
@@ -266,9 +344,14 @@ void report_markdown(const struct machine *m, const struct placement *p,
 			fmt_meas(bd, &pl->base[d->base], bmed, bp99,
 				 sizeof(bmed));
 			fmt_target(d, tgt, sizeof(tgt));
-			printf("| %s | %s | %s | %s | %s | %.3fx | %s | %s |\n",
+			double alt = alt_ratio(d, pl, f);
+			char other[64] = "";
+			if (!isnan(alt))
+				snprintf(other, sizeof(other),
+					 "%.3fx raw peer copy", alt);
+			printf("| %s | %s | %s | %s | %s | %.3fx | %s | %s | %s |\n",
 			       d->label, med, p99, bd->label, bmed, ratio, tgt,
-			       met < 0 ? "" : met ? "met" : "**missed**");
+			       met < 0 ? "" : met ? "met" : "**missed**", other);
 		}
 	}
 }
@@ -318,6 +401,10 @@ char *report_json(const struct machine *m, const struct bench_opts *o,
 	json_object_object_add(mach, "cpu", json_object_new_string(m->cpu));
 	json_object_object_add(mach, "nproc", json_object_new_int64(m->nproc));
 	json_object_object_add(mach, "kernel", json_object_new_string(m->kernel));
+	json_object_object_add(mach, "loadavg_start",
+			       json_object_new_double(m->load_start));
+	json_object_object_add(mach, "loadavg_end",
+			       json_object_new_double(m->load_end));
 	json_object_object_add(root, "machine", mach);
 	json_object_object_add(root, "runs", json_object_new_int((int)o->runs));
 	json_object_object_add(root, "server",
@@ -354,6 +441,10 @@ char *report_json(const struct machine *m, const struct bench_opts *o,
 
 			json_object_object_add(x, "baseline",
 					       json_object_new_string(bench_base_desc[d->base].key));
+			double alt = alt_ratio(d, pl, f);
+			if (!isnan(alt))
+				json_object_object_add(x, "ratio_vs_raw_peer_copy",
+						       json_object_new_double(alt));
 			if (!isnan(ratio))
 				json_object_object_add(x, "ratio",
 						       json_object_new_double(ratio));

@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,14 +90,32 @@ void series_finish(struct series *s, struct meas *out)
 	s->all = s->meds = s->tmp = NULL;
 }
 
+static const char *g_running;    /* for the watchdog's message */
+
+/* A lost reply or interrupt must end the bench, not hang it. */
+static void watchdog(int sig)
+{
+	static const char msg[] = "uvfio-bench: a measurement hung: ";
+	ssize_t n = write(2, msg, sizeof(msg) - 1);
+	if (g_running)
+		n = write(2, g_running, strlen(g_running));
+	n = write(2, "\n", 1);
+	(void)n;
+	(void)sig;
+	_exit(1);
+}
+
 static int item_run(struct bench_item *it, double *warm, size_t nwarm)
 {
+	g_running = it->name;
+	alarm(BENCH_WATCHDOG_S);
 	int r = it->setup ? it->setup(it->ctx) : 0;
 	if (!r)
 		r = warm ? it->fn(it->ctx, warm, nwarm) :
 			   series_run(&it->s, it->fn, it->ctx);
 	if (it->teardown)
 		it->teardown(it->ctx);
+	alarm(0);
 	return r;
 }
 
@@ -106,6 +125,10 @@ void bench_items_run(const struct bench_opts *o, struct bench_item **items,
 	unsigned runs = o->runs ? o->runs : 1;
 	size_t nwarm = o->warmup ? o->warmup : 1;
 	double *warm = calloc(nwarm, sizeof(*warm));
+	struct sigaction sa = { .sa_handler = watchdog };
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGALRM, &sa, NULL);
 
 	for (unsigned i = 0; i < n; i++) {
 		struct bench_item *it = items[i];

@@ -40,8 +40,9 @@ static void usage(FILE *f)
 "  --iterations=N      samples per run for small-message figures\n"
 "                      (default 10000; 1 MiB figures use N/50)\n"
 "  --serve[=PATH]      run the server by executing uvfio-serve (default:\n"
-"                      the one built with uvfio-bench) instead of the\n"
-"                      library in a forked child\n"
+"                      the one built with uvfio-bench, else the one beside\n"
+"                      it, else PATH's) instead of the server library in\n"
+"                      a forked child\n"
 "  -v, --verbose       progress on stderr\n"
 "  -h, --help          show this help and exit\n"
 "  --version           show the version and exit\n");
@@ -61,6 +62,31 @@ static int parse_uint(const char *s, const char *what, unsigned long max,
 	}
 	*out = v;
 	return 0;
+}
+
+/*
+ * uvfio-serve for --serve without a path: the one built with the bench,
+ * else the one installed beside it, else whichever PATH finds.
+ */
+static const char *default_serve(void)
+{
+	static char beside[PATH_MAX + 16];
+	char self[PATH_MAX];
+
+	if (access(UVFIO_BENCH_SERVE, X_OK) == 0)
+		return UVFIO_BENCH_SERVE;
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n > 0) {
+		self[n] = 0;
+		char *slash = strrchr(self, '/');
+		if (slash) {
+			*slash = 0;
+			snprintf(beside, sizeof(beside), "%s/uvfio-serve", self);
+			if (access(beside, X_OK) == 0)
+				return beside;
+		}
+	}
+	return "uvfio-serve";
 }
 
 /* The first two CPUs we may run on; *second is -1 when there is one. */
@@ -106,23 +132,74 @@ static void subtract_register_write(struct placement *pl)
 	}
 }
 
+/* Each baseline, then the figures compared with it, in every round. */
+static const struct {
+	bool base;
+	int idx;
+} order[] = {
+	{ true, BASE_PINGPONG }, { false, FIG_READ4 }, { false, FIG_WRITE4 },
+	{ false, FIG_MMAP4 },
+	{ true, BASE_EVENTFD }, { false, FIG_DOORBELL },
+	{ false, FIG_DOORBELL_NP },
+	{ true, BASE_STREAM }, { false, FIG_POSTED4 },
+	{ true, BASE_XFER }, { false, FIG_READ1M }, { false, FIG_WRITE1M },
+	{ false, FIG_DMA_RD_MSG }, { false, FIG_DMA_WR_MSG },
+	{ true, BASE_MEMCPY }, { true, BASE_PEERCOPY },
+	{ false, FIG_DMA_RD_MAP }, { false, FIG_DMA_WR_MAP },
+};
+
+/* What could not even start is an error of its own. */
+static void mark_unstarted(struct bench_item *it, unsigned n, int err)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (!it[i].fn && !it[i].out->err)
+			it[i].out->err = err < 0 ? err : -EIO;
+}
+
 static int run_placement(const struct bench_opts *o, struct placement *pl)
 {
+	struct bench_item bi[BASE_COUNT], fi[FIG_COUNT];
+	struct bench_item *list[sizeof(order) / sizeof(order[0])];
+	struct baselines *b = NULL;
+	struct bench_dev *d = NULL;
+
 	if (o->verbose)
-		fprintf(stderr, "uvfio-bench: %s: baselines\n", pl->name);
-	int r = bench_baselines(o, pl->client_cpu, pl->server_cpu, pl->base);
+		fprintf(stderr, "uvfio-bench: %s: client CPU %d, server CPU %d\n",
+			pl->name, pl->client_cpu, pl->server_cpu);
+	int r = bench_pin(0, pl->client_cpu);
 	if (r < 0)
-		fprintf(stderr, "uvfio-bench: %s: a baseline failed: %s\n",
-			pl->name, strerror(-r));
-	if (o->verbose)
-		fprintf(stderr, "uvfio-bench: %s: uvfio\n", pl->name);
-	int d = bench_device(o, pl->client_cpu, pl->server_cpu, pl->fig);
-	if (d < 0)
-		fprintf(stderr, "uvfio-bench: %s: a uvfio figure failed: %s\n",
-			pl->name, strerror(-d));
+		return r;
+	/* The peers first: they are forked before the library has a thread. */
+	int rb = baselines_start(&b, o, pl->client_cpu, pl->server_cpu,
+				 pl->base, bi);
+	int rd = bench_device_start(&d, o, pl->client_cpu, pl->server_cpu,
+				    pl->fig, fi);
+	for (unsigned i = 0; i < BASE_COUNT; i++)
+		/* The doorbell baseline is derived, never measured. */
+		if (i != BASE_DOORBELL && !bi[i].fn && !bi[i].out->err)
+			bi[i].out->err = rb < 0 ? rb : -EIO;
+	mark_unstarted(fi, FIG_COUNT, rd);
+
+	unsigned n = 0;
+	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++)
+		list[n++] = order[i].base ? &bi[order[i].idx] : &fi[order[i].idx];
+	bench_items_run(o, list, n);
+
+	int rs = bench_device_stop(d);
+	baselines_stop(b);
+	baselines_derive(pl->base);
 	subtract_register_write(pl);
 	pl->done = true;
-	return r < 0 ? r : d;
+
+	r = rs;
+	for (unsigned i = 0; i < BASE_COUNT && !r; i++)
+		r = pl->base[i].err;
+	for (unsigned i = 0; i < FIG_COUNT && !r; i++)
+		r = pl->fig[i].err;
+	if (r < 0)
+		fprintf(stderr, "uvfio-bench: %s: not everything could be measured: %s\n",
+			pl->name, strerror(-r));
+	return r;
 }
 
 int main(int argc, char **argv)
@@ -174,7 +251,7 @@ int main(int argc, char **argv)
 			iters_set = true;
 			break;
 		case OPT_SERVE:
-			o.serve_path = optarg ? optarg : UVFIO_BENCH_SERVE;
+			o.serve_path = optarg ? optarg : default_serve();
 			break;
 		case 'v': o.verbose = true; break;
 		case 'h': usage(stdout); return 0;
@@ -233,6 +310,7 @@ int main(int argc, char **argv)
 	else if (want2 && run_placement(&o, &pl[1]) < 0)
 		status = 1;
 
+	bench_machine_end(&m);
 	if (json) {
 		char *s = report_json(&m, &o, pl, 2);
 		if (!s) {

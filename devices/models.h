@@ -15,6 +15,7 @@ struct uvfio_model {
 
 extern const struct uvfio_model uvfio_model_testdev;
 extern const struct uvfio_model uvfio_model_edu;
+extern const struct uvfio_model uvfio_model_capdev;
 
 /* testdev register map (BAR0), used by the test suite. */
 #define TESTDEV_VENDOR      0x1234
@@ -41,5 +42,28 @@ extern const struct uvfio_model uvfio_model_edu;
 #define TESTDEV_REGION9_SIZE 4096u
 #define TESTDEV_REGION9_TYPE 0x1234u
 #define TESTDEV_REGION9_SUBTYPE 5u
+
+/*
+ * capdev: a PCI Express endpoint with every capability the builder offers
+ * (devices/capdev/capdev.c).  Memory decoding gates its memory BARs.
+ */
+#define CAPDEV_VENDOR       0x1234
+#define CAPDEV_DEVICE       0xcafe
+#define CAPDEV_REG_ID       0x00   /* RO CAPDEV_ID_VALUE */
+#define CAPDEV_ID_VALUE     0x63617064u
+#define CAPDEV_REG_SCRATCH  0x04   /* RW */
+#define CAPDEV_REG_IRQ      0x08   /* WO: (index << 16) | vector: raise it */
+#define CAPDEV_REG_IRQ_RESULT 0x0c /* RO: -errno of the last raise */
+#define CAPDEV_REG_RESETS   0x10   /* RO: resets seen (DEVICE_RESET, FLR) */
+#define CAPDEV_REG_STATUS   0x14   /* WO: set these STATUS bits (errors) */
+#define CAPDEV_BAR0_SIZE    4096u  /* registers, 32-bit memory */
+#define CAPDEV_BAR2_SIZE    16384u /* 64-bit memory: MSI-X table and PBA */
+#define CAPDEV_BAR4_SIZE    32u    /* I/O ports: plain storage */
+#define CAPDEV_MSI_VECTORS  4u
+#define CAPDEV_MSIX_VECTORS 16u
+#define CAPDEV_MSIX_TABLE   0x0000u  /* in BAR2 */
+#define CAPDEV_MSIX_PBA     0x1000u  /* in BAR2 */
+#define CAPDEV_SERIAL       0x0123456789abcdefull
+#define CAPDEV_VPD_SIZE     64u
 
 #endif

@@ -2,7 +2,9 @@
 # Install the Debian packages uvfio needs, only those that are missing.
 set -euo pipefail
 pkgs=(gcc clang meson ninja-build pkg-config libjson-c-dev libcmocka-dev
-      valgrind python3)
+      valgrind python3
+      # tests/vm: Debian's kernel booted under QEMU with vfio-pci
+      qemu-system-x86 busybox-static cpio xz-utils)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||

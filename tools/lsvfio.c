@@ -6,8 +6,8 @@
  * the listing without arguments), recognises the arguments that name one
  * of its devices, and opens a device into a struct uvfio_device; from
  * there on everything (lsvfio-probe.c, the printers) is the same whatever
- * the source.  Today the only source is vfio-user sockets; the kernel's
- * vfio-pci devices (sysfs, "0000:01:00.0") slot in as a second one.
+ * the source.  Two sources: devices bound to the kernel's vfio-pci (PCI
+ * addresses, "0000:01:00.0"; lsvfio-kernel.c) and vfio-user sockets.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -20,6 +20,7 @@
 #include <syslog.h>
 
 #include "lsvfio.h"
+#include "lsvfio-kernel.h"
 
 #define OPEN_TIMEOUT_MS 3000
 #define EXIT_USAGE      2
@@ -79,7 +80,30 @@ struct source {
 		    struct uvfio_device **out);
 	/* Add the devices this source can see; *@where says where it looked. */
 	int (*enumerate)(struct names *out, char *where, size_t len);
+	/*
+	 * Or list them itself, without opening them (text to @f, or JSON
+	 * objects appended to @json); returns how many, or -errno.
+	 */
+	int (*list)(FILE *f, json_object *json);
 };
+
+/* ---- the kernel source (vfio-pci) ------------------------------------ */
+
+static int kernel_open(const char *addr, struct open_log *l,
+		       struct uvfio_device **out)
+{
+	struct uvfio_open_opts o = {
+		.log = log_keep,
+		.log_opaque = l,
+		.log_level = LOG_WARNING,
+		.no_dma_thread = true,
+	};
+	const char *hint;
+	int r = lsv_kernel_open(addr, &o, out, &hint);
+	if (r < 0)
+		fprintf(stderr, "lsvfio: %s: %s%s\n", addr, strerror(-r), hint);
+	return r;
+}
 
 /* ---- the vfio-user source ------------------------------------------- */
 
@@ -191,7 +215,8 @@ static int user_enumerate(struct names *out, char *where, size_t len)
 
 static const struct source sources[] = {
 	/* Sources that recognise their names go first; vfio-user is the fallback. */
-	{ "vfio-user", user_claims, user_open, user_enumerate },
+	{ "vfio-pci", lsv_kernel_claims, kernel_open, NULL, lsv_kernel_list },
+	{ "vfio-user", user_claims, user_open, user_enumerate, NULL },
 };
 
 /* ---- main ------------------------------------------------------------ */
@@ -250,16 +275,27 @@ static int list_all(struct run *run)
 {
 	struct names all = { 0 };
 	char where[PATH_MAX] = "";
-	int status = 0;
+	int status = 0, listed = 0;
 
 	for (size_t i = 0; i < LSV_ARRAY_SIZE(sources); i++) {
+		if (sources[i].list) {
+			int n = sources[i].list(stdout, run->json ? run->devices : NULL);
+			if (n < 0) {
+				fprintf(stderr, "lsvfio: %s devices: %s\n",
+					sources[i].name, strerror(-n));
+				status = 1;
+			} else {
+				listed += n;
+			}
+			continue;
+		}
 		int r = sources[i].enumerate(&all, where, sizeof(where));
 		if (r < 0) {
 			fprintf(stderr, "lsvfio: %s: %s\n", where, strerror(-r));
 			status = 1;
 		}
 	}
-	if (!all.n && !status && !run->json)
+	if (!all.n && !listed && !status && !run->json)
 		printf("no vfio-user devices in %s\n", where);
 	for (size_t i = 0; i < all.n; i++)
 		if (show(run, all.v[i]) < 0)
@@ -274,10 +310,13 @@ static void usage(FILE *f)
 "Usage: lsvfio [OPTIONS] [PATH...]\n"
 "List VFIO devices and decode what they report, as lspci -vv does.\n"
 "\n"
-"With PATH (a vfio-user socket), print everything about that device:\n"
+"With PATH (a vfio-user socket, or the PCI address of a device bound to\n"
+"vfio-pci, such as 0000:01:00.0), print everything about that device:\n"
 "header, VFIO flags, regions, IRQ indexes and the decoded capability\n"
-"chains.  Without PATH, print one line per vfio-user socket (*.sock) in\n"
-"$XDG_RUNTIME_DIR/uvfio/ (else /run/uvfio/).\n"
+"chains.  (The kernel resets a vfio-pci device when it is opened.)\n"
+"Without PATH, print one line per device bound to vfio-pci, with its\n"
+"IOMMU group and whether a program has it open, and one line per\n"
+"vfio-user socket (*.sock) in $XDG_RUNTIME_DIR/uvfio/ (else /run/uvfio/).\n"
 "\n"
 "Options:\n"
 "  -v, --verbose   also dump the raw config space in hex (like lspci -xxx)\n"

@@ -18,6 +18,7 @@
 static const struct uvfio_model *const models[] = {
 	&uvfio_model_edu,
 	&uvfio_model_testdev,
+	&uvfio_model_capdev,
 };
 
 static struct uvfio_server *g_srv;

@@ -39,9 +39,15 @@ struct uvfio_open_opts {
 };
 
 /*
- * Open the device at @path: a vfio-user UNIX socket.  *@out is set on
- * success.  -ENOENT, -ECONNREFUSED, -ENOTSOCK, -EPROTO (peer does not
- * speak vfio-user), -ETIMEDOUT ...
+ * Open the device named @path: a PCI address ("0000:01:00.0" or
+ * "01:00.0") names a device bound to the kernel's vfio-pci, anything
+ * else a vfio-user UNIX socket.  *@out is set on success.  -ENOENT,
+ * -ECONNREFUSED, -ENOTSOCK, -EPROTO (peer does not speak vfio-user),
+ * -ETIMEDOUT; for a PCI device -ENODEV (no IOMMU group: not bound to
+ * vfio-pci, or no IOMMU), -EBUSY (another program has its group), -EPERM
+ * (group not viable: a device of the group is bound to a host driver) ...
+ * Devices of one program share one IOMMU address space where the kernel
+ * allows it: DMA mapped for one is visible to the others.
  */
 UVFIO_EXPORT int uvfio_device_open(const char *path,
 				   const struct uvfio_open_opts *opts,
@@ -185,6 +191,35 @@ UVFIO_EXPORT int uvfio_dma_unmap(struct uvfio_device *dev, uint64_t iova,
 				 size_t size);
 UVFIO_EXPORT int uvfio_dma_unmap_all(struct uvfio_device *dev);
 
+/*
+ * The I/O virtual address ranges the device can reach ([start, last],
+ * sorted): fills up to @max of them and returns how many there are.
+ * uvfio_dma_alloc() stays inside them.  A device without such limits
+ * reports one range, all of the 64-bit space.
+ */
+struct uvfio_iova_range {
+	uint64_t start;
+	uint64_t last;           /* inclusive */
+};
+UVFIO_EXPORT int uvfio_dma_iova_ranges(struct uvfio_device *dev,
+				       struct uvfio_iova_range *ranges,
+				       unsigned max);
+
+/*
+ * Dirty-page tracking of the device's DMA.  Start and stop apply to the
+ * whole IOMMU address space the device shares.  A report covers
+ * [@iova, @iova+@size), which must begin and end on a mapping's bounds,
+ * in pages of @pgsize (4096): bit p of u64 word p/64 of @bitmap, which
+ * holds (size/pgsize + 63)/64 words, is set when page p was written.
+ * Without an IOMMU that tracks writes, every mapped page counts as dirty.
+ * -ENOTSUP where the device has no such tracking.
+ */
+UVFIO_EXPORT int uvfio_dma_dirty_start(struct uvfio_device *dev);
+UVFIO_EXPORT int uvfio_dma_dirty_stop(struct uvfio_device *dev);
+UVFIO_EXPORT int uvfio_dma_dirty_report(struct uvfio_device *dev,
+					uint64_t iova, uint64_t size,
+					uint64_t pgsize, uint64_t *bitmap);
+
 /* ---- interrupts ------------------------------------------------------ */
 
 /* SET_IRQS as VFIO defines it.  @data: bools or int fds per vector. */
@@ -203,6 +238,41 @@ UVFIO_EXPORT int uvfio_irq_mask(struct uvfio_device *dev, unsigned index,
 				uint32_t vector);
 
 UVFIO_EXPORT int uvfio_device_reset(struct uvfio_device *dev);
+
+/*
+ * The devices a PCI hot (bus) reset of @dev would reset with it: fills
+ * up to @max entries and returns how many there are.  -ENOTSUP when the
+ * device cannot tell.
+ */
+struct uvfio_hot_reset_dev {
+	uint32_t group_id;       /* IOMMU group (or device id on iommufd) */
+	uint16_t segment;
+	uint8_t bus;
+	uint8_t devfn;
+};
+UVFIO_EXPORT int uvfio_device_hot_reset_info(struct uvfio_device *dev,
+					     struct uvfio_hot_reset_dev *devs,
+					     unsigned max);
+
+/*
+ * ioeventfd: from now on a write to eventfd @fd makes the device see a
+ * write of @data (@size 1, 2, 4 or 8 bytes, little-endian) at @offset of
+ * region @index, without a call.  @fd -1 removes the one registered with
+ * the same region, offset, size and data.  -EEXIST for one registered
+ * already, -ENOTSUP where the device has none.
+ */
+UVFIO_EXPORT int uvfio_ioeventfd(struct uvfio_device *dev, unsigned index,
+				 uint64_t offset, unsigned size, uint64_t data,
+				 int fd);
+
+/*
+ * VFIO_DEVICE_FEATURE: @flags is the feature index with
+ * VFIO_DEVICE_FEATURE_GET, _SET or _PROBE; @data (@len bytes) is the
+ * feature's payload, filled in by a GET.  -ENOTTY for a feature the
+ * device does not have.
+ */
+UVFIO_EXPORT int uvfio_device_feature(struct uvfio_device *dev,
+				      uint32_t flags, void *data, size_t len);
 
 /*
  * For callers that run their own loop (with no_dma_thread): a pollable

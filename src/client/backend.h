@@ -5,7 +5,8 @@
  * operations to whatever serves the device:
  *
  *   user*.c   a vfio-user server over a UNIX socket
- *   kernel.c  the kernel's vfio-pci through /dev/vfio (to come)
+ *   kernel*.c the kernel's vfio-pci through /dev/vfio (group/container
+ *             with type1, or the device cdev with iommufd)
  *
  * What is the same for every backend stays in client*.c: argument checks,
  * region mmap and the direct access through it, DMA buffer allocation and
@@ -110,6 +111,30 @@ struct uvfio_backend_ops {
 
 	int (*reset)(struct uvfio_backend *be);
 
+	/*
+	 * The rest is optional: NULL makes the public call -ENOTSUP (or, for
+	 * iova_ranges, the whole 64-bit space).
+	 *
+	 * IOVA ranges the device can reach, sorted, in a malloc'd *@out;
+	 * returns the count.  With @for_alloc, also without what other
+	 * users of a shared IOMMU address space have mapped, so that the
+	 * generic IOVA allocator (client_dma.c) picks free addresses.
+	 */
+	int (*iova_ranges)(struct uvfio_backend *be, bool for_alloc,
+			   struct uvfio_iova_range **out);
+	/* Dirty-page tracking: start (@on) or stop; a report. */
+	int (*dirty_ctl)(struct uvfio_backend *be, bool on);
+	int (*dirty_report)(struct uvfio_backend *be, uint64_t iova,
+			    uint64_t size, uint64_t pgsize, uint64_t *bitmap);
+	/* @size is 1, 2, 4 or 8 (checked). */
+	int (*ioeventfd)(struct uvfio_backend *be, unsigned index,
+			 uint64_t offset, unsigned size, uint64_t data, int fd);
+	/* @flags checked for unknown bits; @data has @len bytes. */
+	int (*device_feature)(struct uvfio_backend *be, uint32_t flags,
+			      void *data, size_t len);
+	int (*hot_reset_info)(struct uvfio_backend *be,
+			      struct uvfio_hot_reset_dev *devs, unsigned max);
+
 	/* Event-loop integration: see uvfio_device_get_fd/_dispatch. */
 	int (*get_fd)(struct uvfio_backend *be);
 	int (*dispatch)(struct uvfio_backend *be);
@@ -142,5 +167,14 @@ int uvfio_user_open_path(const char *path,
 /* vfio-user over connected socket @fd, which is consumed (also on error). */
 int uvfio_user_open_fd(int fd, const struct uvfio_backend_conf *conf,
 		       struct uvfio_backend **out);
+
+/*
+ * Is @name a PCI address ("0000:01:00.0", or "01:00.0" in domain 0)?
+ * With @canon (13 bytes), the full lower-case form is stored there.
+ */
+bool uvfio_is_pci_address(const char *name, char *canon);
+/* The kernel's vfio-pci: the device at PCI address @addr. */
+int uvfio_kernel_open(const char *addr, const struct uvfio_backend_conf *conf,
+		      struct uvfio_backend **out);
 
 #endif

@@ -160,13 +160,15 @@ static void device_free(struct uvfio_device *dev)
 }
 
 /*
- * The backend for @path.  Only vfio-user sockets so far; the kernel
- * backend will claim /dev/vfio group and device nodes (character
- * devices) and sysfs PCI device paths here.
+ * The backend for @path: a PCI address is a device bound to the
+ * kernel's vfio-pci, anything else a vfio-user socket.  (A socket named
+ * like a PCI address is reached as "./0000:01:00.0".)
  */
 static int open_backend(const char *path, const struct uvfio_backend_conf *conf,
 			struct uvfio_backend **be)
 {
+	if (uvfio_is_pci_address(path, NULL))
+		return uvfio_kernel_open(path, conf, be);
 	return uvfio_user_open_path(path, conf, be);
 }
 
@@ -699,6 +701,41 @@ int uvfio_device_reset(struct uvfio_device *dev)
 	if (!dev)
 		return -EINVAL;
 	return dev->be->ops->reset(dev->be);
+}
+
+int uvfio_device_hot_reset_info(struct uvfio_device *dev,
+				struct uvfio_hot_reset_dev *devs, unsigned max)
+{
+	if (!dev || (!devs && max))
+		return -EINVAL;
+	if (!dev->be->ops->hot_reset_info)
+		return -ENOTSUP;
+	return dev->be->ops->hot_reset_info(dev->be, devs, max);
+}
+
+int uvfio_ioeventfd(struct uvfio_device *dev, unsigned index, uint64_t offset,
+		    unsigned size, uint64_t data, int fd)
+{
+	if (!dev || (size != 1 && size != 2 && size != 4 && size != 8) ||
+	    offset + size < offset)
+		return -EINVAL;
+	if (!dev->be->ops->ioeventfd)
+		return -ENOTSUP;
+	return dev->be->ops->ioeventfd(dev->be, index, offset, size, data, fd);
+}
+
+int uvfio_device_feature(struct uvfio_device *dev, uint32_t flags, void *data,
+			 size_t len)
+{
+	uint32_t known = VFIO_DEVICE_FEATURE_MASK | VFIO_DEVICE_FEATURE_GET |
+			 VFIO_DEVICE_FEATURE_SET | VFIO_DEVICE_FEATURE_PROBE;
+
+	if (!dev || flags & ~known || (!data && len) ||
+	    len > UVFIO_LIMIT_MAX_DATA_XFER)
+		return -EINVAL;
+	if (!dev->be->ops->device_feature)
+		return -ENOTSUP;
+	return dev->be->ops->device_feature(dev->be, flags, data, len);
 }
 
 int uvfio_device_get_fd(struct uvfio_device *dev)

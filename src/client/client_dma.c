@@ -14,6 +14,9 @@
 /* Low, so that devices with narrow DMA (edu: 28 bits) reach buffers. */
 #define IOVA_ALLOC_BASE 0x100000ull
 
+/* Attempts when the chosen IOVA is taken meanwhile (shared IOMMU space). */
+#define DMA_ALLOC_TRIES 4
+
 #define DMA_ACCESS (UVFIO_DMA_READ | UVFIO_DMA_WRITE)
 #define DMA_FLAGS  (DMA_ACCESS | UVFIO_DMA_NO_FD)
 
@@ -71,28 +74,106 @@ static void range_del(struct uvfio_device *dev, uint64_t iova, uint64_t size)
 	}
 }
 
-/* First fit from IOVA_ALLOC_BASE, page aligned; @size is page aligned. */
-static int iova_alloc(struct uvfio_device *dev, uint64_t size, uint64_t *iova)
+/*
+ * First fit at or above IOVA_ALLOC_BASE inside the @nusable ranges the
+ * device can reach (sorted), page aligned; @size is page aligned.
+ */
+static int iova_alloc(struct uvfio_device *dev, uint64_t size,
+		      const struct uvfio_iova_range *usable, unsigned nusable,
+		      uint64_t *iova)
 {
-	uint64_t cand = IOVA_ALLOC_BASE;
+	for (unsigned u = 0; u < nusable; u++) {
+		uint64_t lo = MAX(usable[u].start, IOVA_ALLOC_BASE);
+		uint64_t hi = usable[u].last;
 
-	for (unsigned i = 0; i < dev->nranges; i++) {
-		const struct iova_range *r = &dev->ranges[i];
-		uint64_t end = r->iova + (r->size - 1);
-
-		if (end < cand)
+		if (lo > hi || lo > UINT64_MAX - (PAGE_SIZE_4K - 1))
 			continue;
-		if (r->iova > cand && r->iova - cand >= size)
-			break;
-		/* Past this range, rounded up to a page. */
-		if (end > UINT64_MAX - PAGE_SIZE_4K)
-			return -ENOSPC;
-		cand = (end + PAGE_SIZE_4K) & ~(PAGE_SIZE_4K - 1);
+		uint64_t cand = (lo + PAGE_SIZE_4K - 1) & ~(PAGE_SIZE_4K - 1);
+		for (unsigned i = range_lower_bound(dev, cand);; i++) {
+			if (cand > hi || hi - cand < size - 1)
+				break;
+			if (i >= dev->nranges ||
+			    dev->ranges[i].iova > cand + (size - 1)) {
+				*iova = cand;
+				return range_add(dev, cand, size);
+			}
+			/* Past this range, rounded up to a page. */
+			const struct iova_range *r = &dev->ranges[i];
+			uint64_t end = r->iova + (r->size - 1);
+			if (end > UINT64_MAX - PAGE_SIZE_4K)
+				break;
+			cand = (end + PAGE_SIZE_4K) & ~(PAGE_SIZE_4K - 1);
+		}
 	}
-	if (cand + (size - 1) < cand)
-		return -ENOSPC;
-	*iova = cand;
-	return range_add(dev, cand, size);
+	return -ENOSPC;
+}
+
+/*
+ * Where the allocator may put new buffers: the backend's ranges, less
+ * what others sharing the IOMMU address space mapped; or everything.
+ * *@owned is the array to free, if any.
+ */
+static int usable_ranges(struct uvfio_device *dev,
+			 const struct uvfio_iova_range **out,
+			 struct uvfio_iova_range **owned)
+{
+	static const struct uvfio_iova_range all = { 0, UINT64_MAX };
+
+	*owned = NULL;
+	if (!dev->be->ops->iova_ranges) {
+		*out = &all;
+		return 1;
+	}
+	int n = dev->be->ops->iova_ranges(dev->be, true, owned);
+	*out = *owned;
+	return n;
+}
+
+int uvfio_dma_iova_ranges(struct uvfio_device *dev,
+			  struct uvfio_iova_range *ranges, unsigned max)
+{
+	if (!dev || (!ranges && max))
+		return -EINVAL;
+	if (!dev->be->ops->iova_ranges) {
+		if (max)
+			ranges[0] = (struct uvfio_iova_range){ 0, UINT64_MAX };
+		return 1;
+	}
+	struct uvfio_iova_range *v = NULL;
+	int n = dev->be->ops->iova_ranges(dev->be, false, &v);
+	if (n > 0 && max)
+		memcpy(ranges, v, MIN((unsigned)n, max) * sizeof(*v));
+	free(v);
+	return n;
+}
+
+/* ---- dirty pages ---------------------------------------------------- */
+
+int uvfio_dma_dirty_start(struct uvfio_device *dev)
+{
+	if (!dev)
+		return -EINVAL;
+	return dev->be->ops->dirty_ctl ? dev->be->ops->dirty_ctl(dev->be, true) :
+	       -ENOTSUP;
+}
+
+int uvfio_dma_dirty_stop(struct uvfio_device *dev)
+{
+	if (!dev)
+		return -EINVAL;
+	return dev->be->ops->dirty_ctl ? dev->be->ops->dirty_ctl(dev->be, false) :
+	       -ENOTSUP;
+}
+
+int uvfio_dma_dirty_report(struct uvfio_device *dev, uint64_t iova,
+			   uint64_t size, uint64_t pgsize, uint64_t *bitmap)
+{
+	if (!dev || !bitmap || !size || !is_pow2(pgsize) || size % pgsize ||
+	    iova % pgsize || iova + (size - 1) < iova)
+		return -EINVAL;
+	if (!dev->be->ops->dirty_report)
+		return -ENOTSUP;
+	return dev->be->ops->dirty_report(dev->be, iova, size, pgsize, bitmap);
 }
 
 /* ---- mapping caller memory ----------------------------------------- */
@@ -210,10 +291,24 @@ int uvfio_dma_alloc(struct uvfio_device *dev, size_t size, uint32_t flags,
 	b->len = len;
 	b->pub.size = len;
 
-	pthread_mutex_lock(&dev->dma_lock);
-	r = iova_alloc(dev, len, &b->pub.iova);
-	pthread_mutex_unlock(&dev->dma_lock);
-	if (!r) {
+	/*
+	 * Another device sharing the IOMMU address space may take the
+	 * address between the look and the map: look again then.
+	 */
+	for (int tries = 0; tries < DMA_ALLOC_TRIES; tries++) {
+		const struct uvfio_iova_range *usable;
+		struct uvfio_iova_range *owned;
+		int n = usable_ranges(dev, &usable, &owned);
+		if (n < 0) {
+			r = n;
+			break;
+		}
+		pthread_mutex_lock(&dev->dma_lock);
+		r = iova_alloc(dev, len, usable, (unsigned)n, &b->pub.iova);
+		pthread_mutex_unlock(&dev->dma_lock);
+		free(owned);
+		if (r < 0)
+			break;
 		/* The device gets its own reference to the memfd, or none. */
 		r = dev->be->ops->dma_map(dev->be, b->pub.vaddr, len,
 					  b->pub.iova, flags & DMA_ACCESS,
@@ -223,6 +318,8 @@ int uvfio_dma_alloc(struct uvfio_device *dev, size_t size, uint32_t flags,
 			range_del(dev, b->pub.iova, len);
 			pthread_mutex_unlock(&dev->dma_lock);
 		}
+		if (r != -EEXIST)
+			break;
 	}
 	close_fd(&fd);
 	if (r < 0) {

@@ -508,3 +508,40 @@ int vuc_reset(struct uvfio_backend *be)
 	return vuc_call_simple(to_vu(be), VU_CMD_DEVICE_RESET, NULL, 0, NULL,
 			       0);
 }
+
+/*
+ * DEVICE_FEATURE: the header and, for a SET, the payload; argsz offers
+ * room for the payload a GET returns.
+ */
+int vuc_device_feature(struct uvfio_backend *be, uint32_t flags, void *data,
+		       size_t len)
+{
+	struct vu_client *c = to_vu(be);
+	bool probe = flags & VFIO_DEVICE_FEATURE_PROBE;
+	bool get = !probe && flags & VFIO_DEVICE_FEATURE_GET;
+	bool set = !probe && flags & VFIO_DEVICE_FEATURE_SET;
+	struct vu_device_feature req = {
+		.argsz = (uint32_t)(sizeof(req) + len),
+		.flags = flags,
+	};
+	struct iovec iov[2] = {
+		{ &req, sizeof(req) },
+		{ data, set ? len : 0 },
+	};
+
+	if (len > c->srv.max_data_xfer_size || len > c->ours.max_data_xfer_size)
+		return -E2BIG;
+	pthread_mutex_lock(&c->req_lock);
+	int r = vuc_call(c, VU_CMD_DEVICE_FEATURE, iov, 2, NULL, 0);
+	if (!r) {
+		uint32_t rlen = vu_rx_len(&c->rx);
+		/* The reply echoes the header; a GET's data follows. */
+		if (rlen < sizeof(req) || rlen - sizeof(req) > len)
+			r = vuc_proto_error(c, "DEVICE_FEATURE");
+		else if (get)
+			memcpy(data, c->rx.buf + sizeof(req), rlen - sizeof(req));
+		vu_rx_release(&c->rx);
+	}
+	pthread_mutex_unlock(&c->req_lock);
+	return r;
+}

@@ -19,6 +19,23 @@ uint64_t dev_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* ---- what config space asks of the device ---- */
+
+static void cfg_flr(void *opaque)
+{
+	dev_function_reset(opaque);
+}
+
+static void cfg_intx_disable(void *opaque, bool disabled)
+{
+	dev_irq_intx_disable(opaque, disabled);
+}
+
+static void cfg_deliver(void *opaque, unsigned index, unsigned vector)
+{
+	dev_irq_deliver(opaque, index, vector);
+}
+
 struct uvfio_dev *uvfio_dev_new(const char *name)
 {
 	struct uvfio_dev *dev = calloc(1, sizeof(*dev));
@@ -30,6 +47,12 @@ struct uvfio_dev *uvfio_dev_new(const char *name)
 		uvfio_dev_free(dev);
 		return NULL;
 	}
+	dev->pci.dev = dev;
+	const struct pci_cfg_hooks hooks = {
+		.opaque = dev, .flr = cfg_flr,
+		.intx_disable = cfg_intx_disable, .deliver = cfg_deliver,
+	};
+	pci_cfg_set_hooks(dev->cfg, &hooks);
 	for (unsigned i = 0; i < DEV_MAX_REGIONS; i++)
 		dev->regions[i].memfd = -1;
 	dev->num_regions = VFIO_PCI_NUM_REGIONS;
@@ -88,37 +111,15 @@ void uvfio_dev_set_log(struct uvfio_dev *dev, uvfio_log_fn fn, void *opaque)
 
 int uvfio_dev_set_ids(struct uvfio_dev *dev, const struct uvfio_pci_ids *ids)
 {
-	if (dev->sealed)
-		return -EBUSY;
-	if (!ids || ids->irq_pin > 4 || ids->class_code > 0xffffff)
-		return -EINVAL;
-	dev->ids = *ids;
-	pci_cfg_set_ids(dev->cfg, ids);
-	return 0;
+	return uvfio_pci_set_ids(uvfio_dev_pci(dev), ids);
 }
 
 int uvfio_dev_add_bar(struct uvfio_dev *dev, unsigned bar, uint64_t size,
 		      unsigned flags, const struct uvfio_region_ops *ops,
 		      void *opaque)
 {
-	if (dev->sealed)
-		return -EBUSY;
-	int r = pci_cfg_set_bar(dev->cfg, bar, size, flags);
-	if (r < 0) {
-		ulog_printf(&dev->log, LOG_ERR,
-			    "%s: BAR%u: size 0x%llx flags 0x%x rejected: %s",
-			    dev->name, bar, (unsigned long long)size, flags,
-			    r == -EEXIST ? "BAR already in use" :
-			    "size must be a power of two within the BAR type's range");
-		return r;
-	}
-	struct dev_region *reg = &dev->regions[bar];
-	reg->present = true;
-	reg->size = size;
-	reg->flags = VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE;
-	reg->ops = ops;
-	reg->opaque = opaque;
-	return 0;
+	return uvfio_pci_add_bar(uvfio_dev_pci(dev), bar, size, flags, ops,
+				 opaque);
 }
 
 int uvfio_dev_region_alloc_memory(struct uvfio_dev *dev, unsigned index,
@@ -183,28 +184,7 @@ int uvfio_dev_region_add_mmap_area(struct uvfio_dev *dev, unsigned index,
 
 int uvfio_dev_add_rom(struct uvfio_dev *dev, const void *image, size_t len)
 {
-	if (dev->sealed)
-		return -EBUSY;
-	if (!image || !len || len > (1u << 24))
-		return -EINVAL;
-	uint64_t size = 2048;
-	while (size < len)
-		size <<= 1;
-	int r = pci_cfg_set_rom(dev->cfg, size);
-	if (r < 0)
-		return r;
-	struct dev_region *reg = &dev->regions[VFIO_PCI_ROM_REGION_INDEX];
-	reg->present = true;
-	reg->size = size;
-	reg->flags = VFIO_REGION_INFO_FLAG_READ;
-	void *mem;
-	r = uvfio_dev_region_alloc_memory(dev, VFIO_PCI_ROM_REGION_INDEX, &mem);
-	if (r < 0) {
-		reg->present = false;
-		return r;
-	}
-	memcpy(mem, image, len);
-	return 0;
+	return uvfio_pci_add_rom(uvfio_dev_pci(dev), image, len);
 }
 
 int uvfio_dev_add_region(struct uvfio_dev *dev, unsigned index, uint64_t size,
@@ -234,9 +214,7 @@ int uvfio_dev_add_region(struct uvfio_dev *dev, unsigned index, uint64_t size,
 
 int uvfio_dev_add_msi(struct uvfio_dev *dev, unsigned nvectors, unsigned flags)
 {
-	if (dev->sealed)
-		return -EBUSY;
-	int r = pci_cfg_add_msi(dev->cfg, nvectors, flags);
+	int r = uvfio_pci_add_msi(uvfio_dev_pci(dev), 0, nvectors, flags);
 	return r < 0 ? r : 0;
 }
 
@@ -264,15 +242,85 @@ int uvfio_dev_set_reset(struct uvfio_dev *dev, int (*reset)(void *opaque),
 	return 0;
 }
 
+/*
+ * A BAR holding the MSI-X table or PBA may be mmap-able, but never the
+ * pages holding them: those accesses must reach the engine.
+ */
+static int msix_mmap_areas(struct uvfio_dev *dev, unsigned bar)
+{
+	const struct pci_msix *m = &dev->cfg->msix;
+	struct dev_region *r = &dev->regions[bar];
+	if (!m->cap || !r->mem || (bar != m->table_bar && bar != m->pba_bar))
+		return 0;
+	uint64_t ex[2][2];
+	unsigned nex = 0;
+	if (bar == m->table_bar) {
+		ex[nex][0] = m->table_off & ~4095ull;
+		ex[nex][1] = (m->table_off + (uint64_t)m->nvec * PCI_MSIX_ENTRY_SIZE +
+			      4095) & ~4095ull;
+		nex++;
+	}
+	if (bar == m->pba_bar) {
+		ex[nex][0] = m->pba_off & ~4095ull;
+		ex[nex][1] = (m->pba_off + m->pba_len + 4095) & ~4095ull;
+		nex++;
+	}
+	if (nex == 2 && ex[1][0] < ex[0][0]) {
+		uint64_t t0 = ex[0][0], t1 = ex[0][1];
+		ex[0][0] = ex[1][0], ex[0][1] = ex[1][1];
+		ex[1][0] = t0, ex[1][1] = t1;
+	}
+	if (r->nr_areas) {
+		for (unsigned i = 0; i < r->nr_areas; i++)
+			for (unsigned j = 0; j < nex; j++)
+				if (r->areas[i].offset < ex[j][1] &&
+				    ex[j][0] < r->areas[i].offset + r->areas[i].size) {
+					uvfio_log(dev, LOG_ERR, "%s: BAR%u: mmap area "
+						  "0x%llx+0x%llx covers the MSI-X "
+						  "table or PBA", dev->name, bar,
+						  (unsigned long long)r->areas[i].offset,
+						  (unsigned long long)r->areas[i].size);
+					return -EINVAL;
+				}
+		return 0;
+	}
+	uint64_t at = 0;
+	for (unsigned j = 0; j <= nex; j++) {
+		uint64_t end = j < nex ? MIN(ex[j][0], r->size) : r->size;
+		if (end > at) {
+			r->areas[r->nr_areas].offset = at;
+			r->areas[r->nr_areas].size = end - at;
+			r->nr_areas++;
+		}
+		if (j < nex && ex[j][1] > at)
+			at = ex[j][1];
+	}
+	if (!r->nr_areas)
+		r->flags &= ~(uint32_t)VFIO_REGION_INFO_FLAG_MMAP;
+	return 0;
+}
+
 int dev_seal(struct uvfio_dev *dev)
 {
 	if (dev->sealed)
 		return 0;
+	struct pci_cfg *cfg = dev->cfg;
 	struct dev_irq *irq = dev->irqs;
+	/* Counts follow config space unless the model overrode them. */
 	if (!irq[VFIO_PCI_INTX_IRQ_INDEX].count_set)
-		irq[VFIO_PCI_INTX_IRQ_INDEX].count = dev->ids.irq_pin ? 1 : 0;
+		irq[VFIO_PCI_INTX_IRQ_INDEX].count =
+			pci_vget(cfg, PCI_INTERRUPT_PIN, 1) ? 1 : 0;
 	if (!irq[VFIO_PCI_MSI_IRQ_INDEX].count_set)
-		irq[VFIO_PCI_MSI_IRQ_INDEX].count = pci_cfg_msi_vectors(dev->cfg);
+		irq[VFIO_PCI_MSI_IRQ_INDEX].count = pci_cfg_msi_vectors(cfg);
+	if (!irq[VFIO_PCI_MSIX_IRQ_INDEX].count_set)
+		irq[VFIO_PCI_MSIX_IRQ_INDEX].count = pci_cfg_msix_vectors(cfg);
+	if (!irq[VFIO_PCI_ERR_IRQ_INDEX].count_set)
+		irq[VFIO_PCI_ERR_IRQ_INDEX].count = cfg->pcie_off ? 1 : 0;
+	for (unsigned b = 0; b < 6; b++) {
+		int r = msix_mmap_areas(dev, b);
+		if (r < 0)
+			return r;
+	}
 	for (unsigned i = 0; i < DEV_NUM_IRQS; i++) {
 		if (!irq[i].count)
 			continue;
@@ -284,7 +332,8 @@ int dev_seal(struct uvfio_dev *dev)
 			irq[i].vec[v].unmask = -1;
 		}
 	}
-	pci_cfg_seal(dev->cfg);
+	dev->regions[VFIO_PCI_CONFIG_REGION_INDEX].size = cfg->size;
+	pci_cfg_seal(cfg);
 	dev->sealed = true;
 	return 0;
 }
@@ -325,21 +374,10 @@ static ssize_t config_access(struct uvfio_dev *dev, uint64_t off, void *buf,
 	return r < 0 ? r : (ssize_t)count;
 }
 
-ssize_t dev_region_access(struct uvfio_dev *dev, uint32_t index, uint64_t off,
-			  void *buf, size_t count, bool write)
+/* An access the device model serves: its memory or its callbacks. */
+static ssize_t model_access(struct dev_region *r, uint64_t off, void *buf,
+			    size_t count, bool write)
 {
-	struct dev_region *r = dev_region(dev, index);
-	if (!r || !r->present)
-		return -EINVAL;
-	if (!count || !range_ok(off, count, r->size))
-		return -EINVAL;
-	if (write && !(r->flags & VFIO_REGION_INFO_FLAG_WRITE))
-		return -EINVAL;
-	if (!write && !(r->flags & VFIO_REGION_INFO_FLAG_READ))
-		return -EINVAL;
-	if (index == VFIO_PCI_CONFIG_REGION_INDEX)
-		return config_access(dev, off, buf, count, write);
-
 	bool use_mem = in_mmap_area(r, off, count) || (r->mem && !r->ops);
 	if (use_mem) {
 		if (write)
@@ -362,6 +400,45 @@ ssize_t dev_region_access(struct uvfio_dev *dev, uint32_t index, uint64_t off,
 	return n;
 }
 
+ssize_t dev_region_access(struct uvfio_dev *dev, uint32_t index, uint64_t off,
+			  void *buf, size_t count, bool write)
+{
+	struct dev_region *r = dev_region(dev, index);
+	if (!r || !r->present)
+		return -EINVAL;
+	if (!count || !range_ok(off, count, r->size))
+		return -EINVAL;
+	if (write && !(r->flags & VFIO_REGION_INFO_FLAG_WRITE))
+		return -EINVAL;
+	if (!write && !(r->flags & VFIO_REGION_INFO_FLAG_READ))
+		return -EINVAL;
+	if (index == VFIO_PCI_CONFIG_REGION_INDEX)
+		return config_access(dev, off, buf, count, write);
+	/* As vfio-pci: memory BARs answer EIO while decoding is off. */
+	if (index <= VFIO_PCI_ROM_REGION_INDEX &&
+	    pci_cfg_bar_gated(dev->cfg, index))
+		return -EIO;
+	if (index >= VFIO_PCI_ROM_REGION_INDEX)
+		return model_access(r, off, buf, count, write);
+	/* The MSI-X table and PBA are the engine's, the rest the model's. */
+	uint8_t *b = buf;
+	size_t done = 0;
+	while (done < count) {
+		bool engine;
+		size_t n = pci_msix_claim(dev->cfg, index, off + done,
+					  count - done, &engine);
+		if (engine) {
+			pci_msix_rw(dev->cfg, index, off + done, b + done, n, write);
+		} else {
+			ssize_t m = model_access(r, off + done, b + done, n, write);
+			if (m < 0)
+				return m;
+		}
+		done += n;
+	}
+	return (ssize_t)count;
+}
+
 void *dev_region_mem(struct uvfio_dev *dev, uint32_t index, uint64_t off,
 		     size_t count, bool write)
 {
@@ -373,7 +450,16 @@ void *dev_region_mem(struct uvfio_dev *dev, uint32_t index, uint64_t off,
 	if (!(r->flags & (write ? VFIO_REGION_INFO_FLAG_WRITE :
 				  VFIO_REGION_INFO_FLAG_READ)))
 		return NULL;
-	/* The rule of dev_region_access(). */
+	/* The rules of dev_region_access(). */
+	if (index <= VFIO_PCI_ROM_REGION_INDEX &&
+	    pci_cfg_bar_gated(dev->cfg, index))
+		return NULL;
+	if (index < VFIO_PCI_ROM_REGION_INDEX) {
+		bool engine;
+		if (pci_msix_claim(dev->cfg, index, off, count, &engine) != count ||
+		    engine)
+			return NULL;
+	}
 	if (!in_mmap_area(r, off, count) && r->ops)
 		return NULL;
 	return (uint8_t *)r->mem + off;
@@ -389,6 +475,11 @@ int dev_reset(struct uvfio_dev *dev)
 {
 	if (!dev->reset)
 		return -ENOTTY;
+	return dev_function_reset(dev);
+}
+
+int dev_function_reset(struct uvfio_dev *dev)
+{
 	/* Interrupts off as the kernel does; DMA windows stay. */
 	for (unsigned i = 0; i < DEV_NUM_IRQS; i++) {
 		if (i == VFIO_PCI_ERR_IRQ_INDEX || i == VFIO_PCI_REQ_IRQ_INDEX)
@@ -402,8 +493,9 @@ int dev_reset(struct uvfio_dev *dev)
 		}
 		irq->enabled = false;
 	}
+	pci_cfg_irq_state(dev->cfg, -1, 0);
 	pci_cfg_reset(dev->cfg);
-	return dev->reset(dev->reset_opaque);
+	return dev->reset ? dev->reset(dev->reset_opaque) : 0;
 }
 
 void dev_attach(struct uvfio_dev *dev, const struct dev_transport *tp)

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include <uvfio/device.h>
+#include <uvfio/pci.h>
 #include "common/util.h"
 #include "pci/cfg.h"
 
@@ -55,6 +56,9 @@ struct dev_dma_window {
 	int fd;
 	uint64_t offset;
 	void *map;                 /* NULL for fd-less windows */
+	/* The file can shrink under the mapping (not sealed): access it
+	 * only in ways that fail instead of faulting (dma.c). */
+	bool may_shrink;
 };
 
 /* How the device reaches the client; set by the server per connection. */
@@ -77,12 +81,18 @@ struct dev_timer {
 	void *opaque;
 };
 
+/* The handle uvfio_dev_pci() gives out: the device's config space. */
+struct uvfio_pci {
+	struct uvfio_dev *dev;
+};
+
 struct uvfio_dev {
 	char *name;
 	struct ulog log;
 	bool sealed;
 	struct uvfio_pci_ids ids;
 	struct pci_cfg *cfg;
+	struct uvfio_pci pci;
 	struct dev_region regions[DEV_MAX_REGIONS];
 	unsigned num_regions;
 	struct dev_irq irqs[DEV_NUM_IRQS];
@@ -143,6 +153,17 @@ void dev_dma_unmap_all(struct uvfio_dev *dev);
 void dev_set_dma_max(struct uvfio_dev *dev, unsigned max);
 
 int dev_reset(struct uvfio_dev *dev);
+/*
+ * Reset the function whether or not the model has a reset callback (FLR
+ * from config space): interrupts off, config space to power-on values,
+ * then the model's callback.
+ */
+int dev_function_reset(struct uvfio_dev *dev);
+/* Config space hooks (pci/cfg.h) the device answers. */
+void dev_irq_intx_disable(struct uvfio_dev *dev, bool disabled);
+void dev_irq_deliver(struct uvfio_dev *dev, unsigned index, unsigned vector);
+/* Tell config space which index SET_IRQS has enabled. */
+void dev_irq_sync_cfg(struct uvfio_dev *dev, uint32_t index, uint32_t nvec);
 
 void dev_attach(struct uvfio_dev *dev, const struct dev_transport *tp);
 /* The client went away: drop its DMA windows and eventfds, keep state. */

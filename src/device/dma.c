@@ -5,11 +5,14 @@
  * shared mapping or, for fd-less windows, through the transport.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <syslog.h>
+#include <unistd.h>
 
 #include "device/dev.h"
 #include "wire/proto.h"
@@ -17,6 +20,65 @@
 void dev_set_dma_max(struct uvfio_dev *dev, unsigned max)
 {
 	dev->dma_max = max;
+}
+
+/*
+ * A client can shrink the file behind a window after the server mapped
+ * it; touching the pages past the new end would then kill the server
+ * with SIGBUS.  Only a file sealed against shrinking (F_SEAL_SHRINK, as
+ * QEMU's memory-backend-memfd does by default) is touched directly.
+ * Other windows are copied by process_vm_readv/writev on our own
+ * mapping, which fail with EFAULT instead of faulting, or, where that
+ * call is not allowed, by pread/pwrite on the file, kept open for it.
+ */
+static bool cannot_shrink(int fd, const struct stat *st)
+{
+	if (!S_ISREG(st->st_mode))
+		return false;
+	int seals = fcntl(fd, F_GET_SEALS);
+	return seals >= 0 && (seals & F_SEAL_SHRINK);
+}
+
+/* process_vm_readv may be refused (seccomp); asked once per window. */
+static bool pvm_ok(void)
+{
+	uint64_t a = 1, b = 0;
+	struct iovec l = { &b, sizeof(b) }, r = { &a, sizeof(a) };
+	return process_vm_readv(getpid(), &l, 1, &r, 1, 0) ==
+	       (ssize_t)sizeof(b) && b == 1;
+}
+
+/* Copy between @buf and the window without ever faulting on it. */
+static int copy_checked(const struct dev_dma_window *w, uint64_t off,
+			void *buf, size_t n, bool write)
+{
+	uint8_t *p = buf;
+	struct stat st;
+	/* A write must not grow the file back either. */
+	if (w->fd >= 0 && write &&
+	    (fstat(w->fd, &st) < 0 || w->offset + off > (uint64_t)st.st_size ||
+	     n > (uint64_t)st.st_size - (w->offset + off)))
+		return -EFAULT;
+	while (n) {
+		ssize_t r;
+		if (w->fd >= 0) {
+			r = write ? pwrite(w->fd, p, n, (off_t)(w->offset + off)) :
+				    pread(w->fd, p, n, (off_t)(w->offset + off));
+		} else {
+			struct iovec l = { p, n };
+			struct iovec m = { (uint8_t *)w->map + off, n };
+			r = write ? process_vm_writev(getpid(), &l, 1, &m, 1, 0) :
+				    process_vm_readv(getpid(), &l, 1, &m, 1, 0);
+		}
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -EFAULT;   /* past the end of the file now */
+		p += r;
+		off += (uint64_t)r;
+		n -= (size_t)r;
+	}
+	return 0;
 }
 
 /* Index of the first window whose end is above @iova. */
@@ -98,6 +160,11 @@ int dev_dma_map(struct uvfio_dev *dev, uint32_t flags, uint64_t offset,
 		/* The mapping keeps the memory; holding the fd would cap the
 		 * number of windows at the process's fd limit. */
 		w.map = p;
+		w.may_shrink = !cannot_shrink(*fd, &st);
+		if (w.may_shrink && !pvm_ok()) {
+			w.fd = *fd;
+			*fd = -1;
+		}
 	}
 	memmove(&dev->dma[pos + 1], &dev->dma[pos],
 		(dev->dma_count - pos) * sizeof(*dev->dma));
@@ -168,7 +235,11 @@ static int dma_access(struct uvfio_dev *dev, uint64_t iova, void *buf,
 			return -EPERM;
 		uint64_t off = iova - w->iova;
 		size_t n = (size_t)MIN((uint64_t)len, w->size - off);
-		if (w->map) {
+		if (w->map && w->may_shrink) {
+			int r = copy_checked(w, off, p, n, write);
+			if (r < 0)
+				return r;
+		} else if (w->map) {
 			if (write)
 				memcpy((uint8_t *)w->map + off, p, n);
 			else

@@ -72,19 +72,34 @@ void dev_irq_drop_unmask(struct uvfio_dev *dev, struct dev_irq_vec *vec)
 	close_fd(&vec->unmask);
 }
 
+void dev_irq_sync_cfg(struct uvfio_dev *dev, uint32_t index, uint32_t nvec)
+{
+	if (index > VFIO_PCI_MSIX_IRQ_INDEX)
+		return;
+	int cur = dev->cfg->irq_type;
+	if (dev->irqs[index].enabled && cur != (int)index)
+		pci_cfg_irq_state(dev->cfg, (int)index, nvec);
+	else if (!dev->irqs[index].enabled && cur == (int)index)
+		pci_cfg_irq_state(dev->cfg, -1, 0);
+}
+
 static void disable_range(struct uvfio_dev *dev, struct dev_irq *irq,
 			  uint32_t start, uint32_t count)
 {
+	uint32_t index = (uint32_t)(irq - dev->irqs);
 	for (uint32_t v = start; v < start + count; v++) {
 		close_fd(&irq->vec[v].trigger);
 		dev_irq_drop_unmask(dev, &irq->vec[v]);
 		irq->vec[v].masked = false;
 		irq->vec[v].pending = false;
+		if (index == VFIO_PCI_MSIX_IRQ_INDEX)
+			pci_cfg_msix_bind(dev->cfg, v, false);
 	}
 	bool any = false;
 	for (uint32_t v = 0; v < irq->count; v++)
 		any |= irq->vec[v].trigger >= 0;
 	irq->enabled = any;
+	dev_irq_sync_cfg(dev, index, 0);
 }
 
 void dev_irq_release_all(struct uvfio_dev *dev)
@@ -105,18 +120,31 @@ static bool other_mode_active(struct uvfio_dev *dev, uint32_t index)
 	return false;
 }
 
-static void raise_vec(struct dev_irq *irq, uint32_t index, uint32_t v)
+static void raise_vec(struct uvfio_dev *dev, struct dev_irq *irq,
+		      uint32_t index, uint32_t v)
 {
 	struct dev_irq_vec *vec = &irq->vec[v];
 	if (vec->trigger < 0)
 		return;
-	if (index == VFIO_PCI_INTX_IRQ_INDEX) {
-		/* Level triggered and auto-masked until the driver unmasks. */
-		if (vec->masked) {
+	switch (index) {
+	case VFIO_PCI_INTX_IRQ_INDEX:
+		/* Level triggered and auto-masked until the driver unmasks;
+		 * COMMAND's INTx disable holds it back too. */
+		if (vec->masked || pci_cfg_intx_disabled(dev->cfg)) {
 			vec->pending = true;
 			return;
 		}
 		vec->masked = true;
+		break;
+	case VFIO_PCI_MSI_IRQ_INDEX:
+		/* A masked vector sets its pending bit instead. */
+		if (!pci_cfg_msi_gate(dev->cfg, v))
+			return;
+		break;
+	case VFIO_PCI_MSIX_IRQ_INDEX:
+		if (!pci_cfg_msix_gate(dev->cfg, v))
+			return;
+		break;
 	}
 	signal_fd(vec->trigger);
 }
@@ -146,8 +174,11 @@ static int set_trigger(struct uvfio_dev *dev, uint32_t dtype, uint32_t index,
 			close_fd(&vec->trigger);
 			vec->trigger = fds[i];
 			fds[i] = -1;
+			if (index == VFIO_PCI_MSIX_IRQ_INDEX)
+				pci_cfg_msix_bind(dev->cfg, start + i, true);
 		}
 		irq->enabled = true;
+		dev_irq_sync_cfg(dev, index, start + count);
 		return 0;
 	}
 	if (dtype == VFIO_IRQ_SET_DATA_NONE && count == 0) {
@@ -161,6 +192,35 @@ static int set_trigger(struct uvfio_dev *dev, uint32_t dtype, uint32_t index,
 		    irq->vec[start + i].trigger >= 0)
 			signal_fd(irq->vec[start + i].trigger);
 	return 0;
+}
+
+static void intx_unmask(struct dev_irq_vec *vec)
+{
+	vec->masked = false;
+	if ((vec->pending || vec->line) && vec->trigger >= 0) {
+		/* Still asserted: fire again and stay masked. */
+		vec->pending = false;
+		vec->masked = true;
+		signal_fd(vec->trigger);
+	}
+}
+
+/* The client changed COMMAND's INTx disable: clearing it unmasks. */
+void dev_irq_intx_disable(struct uvfio_dev *dev, bool disabled)
+{
+	struct dev_irq *irq = &dev->irqs[VFIO_PCI_INTX_IRQ_INDEX];
+	if (!disabled && irq->count && irq->vec)
+		intx_unmask(&irq->vec[0]);
+}
+
+/* A masked MSI/MSI-X vector that was pending has been unmasked. */
+void dev_irq_deliver(struct uvfio_dev *dev, unsigned index, unsigned vector)
+{
+	if (index >= DEV_NUM_IRQS || !dev->irqs[index].vec ||
+	    vector >= dev->irqs[index].count)
+		return;
+	if (dev->irqs[index].vec[vector].trigger >= 0)
+		signal_fd(dev->irqs[index].vec[vector].trigger);
 }
 
 /* UNMASK with an eventfd: writing it unmasks (QEMU's resample fd). */
@@ -189,17 +249,14 @@ static int set_intx_mask(struct uvfio_dev *dev, uint32_t action,
 		       set_unmask_fd(dev, vec, fds, nfds) : -ENOTTY;
 	if (dtype == VFIO_IRQ_SET_DATA_BOOL && !data[0])
 		return 0;
+	/* The SET_IRQS mask and COMMAND's INTx disable are one state. */
 	if (action == VFIO_IRQ_SET_ACTION_MASK) {
 		vec->masked = true;
+		pci_cfg_set_intx_disabled(dev->cfg, true);
 		return 0;
 	}
-	vec->masked = false;
-	if ((vec->pending || vec->line) && vec->trigger >= 0) {
-		/* Still asserted: fire again and stay masked. */
-		vec->pending = false;
-		vec->masked = true;
-		signal_fd(vec->trigger);
-	}
+	pci_cfg_set_intx_disabled(dev->cfg, false);
+	intx_unmask(vec);
 	return 0;
 }
 
@@ -245,7 +302,7 @@ int uvfio_dev_irq_trigger(struct uvfio_dev *dev, unsigned index,
 	struct dev_irq *irq = &dev->irqs[index];
 	if (irq->vec[vector].trigger < 0)
 		return -ENOENT;
-	raise_vec(irq, index, vector);
+	raise_vec(dev, irq, index, vector);
 	return 0;
 }
 
@@ -269,7 +326,7 @@ int uvfio_dev_intx_set(struct uvfio_dev *dev, bool asserted)
 		return 0;
 	if (vec->trigger < 0)
 		return -ENOENT;
-	if (vec->masked)
+	if (vec->masked || pci_cfg_intx_disabled(dev->cfg))
 		return 0;           /* delivered when the driver unmasks */
 	vec->masked = true;
 	signal_fd(vec->trigger);

@@ -1,4 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The access engine: life cycle, cutting client accesses into pieces,
+ * and the default merge of virtual and backing bits.
+ */
 #include <errno.h>
 #include <linux/pci_regs.h>
 #include <stdlib.h>
@@ -6,185 +10,209 @@
 
 #include "common/util.h"
 #include "pci/cfg.h"
+#include "pci/emu.h"
 
-static void set_mask16(uint8_t *m, unsigned off, uint16_t v)
+static uint32_t ones(unsigned n)
 {
-	put_le16(m + off, v);
+	return n >= 4 ? 0xffffffffu : (1u << (8 * n)) - 1;
 }
 
-static void set_mask32(uint8_t *m, unsigned off, uint32_t v)
+static uint32_t get_n(const uint8_t *p, unsigned n)
 {
-	put_le32(m + off, v);
+	uint32_t v = 0;
+	for (unsigned i = 0; i < n; i++)
+		v |= (uint32_t)p[i] << (8 * i);
+	return v;
 }
 
-struct pci_cfg *pci_cfg_new(uint32_t size)
+static void put_n(uint8_t *p, unsigned n, uint32_t v)
 {
-	if (size != PCI_CFG_SIZE && size != PCI_CFG_EXP_SIZE)
-		return NULL;
-	struct pci_cfg *cfg = calloc(1, sizeof(*cfg));
-	if (!cfg)
-		return NULL;
-	cfg->size = size;
-	cfg->cur = calloc(4, size);
-	if (!cfg->cur) {
-		free(cfg);
-		return NULL;
+	for (unsigned i = 0; i < n; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+uint32_t pci_vget(const struct pci_cfg *cfg, uint32_t off, unsigned n)
+{
+	return get_n(cfg->vconfig + off, n);
+}
+
+void pci_vset(struct pci_cfg *cfg, uint32_t off, unsigned n, uint32_t v)
+{
+	put_n(cfg->vconfig + off, n, v);
+}
+
+int pci_bk_read(const struct pci_cfg *cfg, uint32_t off, unsigned n,
+		uint32_t *val)
+{
+	uint8_t b[4] = { 0 };
+	int r = cfg->bk.read(cfg->bk.opaque, off, b, n);
+	*val = r < 0 ? 0 : get_n(b, n);
+	return r < 0 ? r : 0;
+}
+
+int pci_bk_write(const struct pci_cfg *cfg, uint32_t off, unsigned n,
+		 uint32_t val)
+{
+	uint8_t b[4];
+	put_n(b, n, val);
+	int r = cfg->bk.write(cfg->bk.opaque, off, b, n);
+	return r < 0 ? r : 0;
+}
+
+/* The largest naturally aligned size not above @left at @off. */
+static unsigned aligned_size(uint32_t off, size_t left)
+{
+	if (left >= 4 && !(off & 3))
+		return 4;
+	if (left >= 2 && !(off & 1))
+		return 2;
+	return 1;
+}
+
+/*
+ * Write to the backing only the bytes of @v that carry writable bits
+ * (@mask): a dword write-back would also hit neighbouring registers,
+ * write-1-to-clear status bits among them.
+ */
+static int bk_write_masked(const struct pci_cfg *cfg, uint32_t pos,
+			   unsigned n, uint32_t v, uint32_t mask)
+{
+	unsigned i = 0;
+	while (i < n) {
+		if (!((mask >> (8 * i)) & 0xff)) {
+			i++;
+			continue;
+		}
+		unsigned end = i;
+		while (end < n && ((mask >> (8 * end)) & 0xff))
+			end++;
+		while (i < end) {
+			unsigned k = aligned_size(pos + i, end - i);
+			uint32_t part = (v >> (8 * i)) & ones(k);
+			int r = pci_bk_write(cfg, pos + i, k, part);
+			if (r < 0)
+				return r;
+			i += k;
+		}
 	}
-	cfg->init = cfg->cur + size;
-	cfg->wmask = cfg->cur + 2 * size;
-	cfg->w1c = cfg->cur + 3 * size;
-	cfg->next_cap = 0x40;
-
-	/* The header's writable and write-1-to-clear bits. */
-	set_mask16(cfg->wmask, PCI_COMMAND,
-		   PCI_COMMAND_IO | PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER |
-		   PCI_COMMAND_PARITY | PCI_COMMAND_SERR |
-		   PCI_COMMAND_INTX_DISABLE);
-	set_mask16(cfg->w1c, PCI_STATUS,
-		   PCI_STATUS_PARITY | PCI_STATUS_SIG_TARGET_ABORT |
-		   PCI_STATUS_REC_TARGET_ABORT | PCI_STATUS_REC_MASTER_ABORT |
-		   PCI_STATUS_SIG_SYSTEM_ERROR | PCI_STATUS_DETECTED_PARITY);
-	cfg->wmask[PCI_CACHE_LINE_SIZE] = 0xff;
-	cfg->wmask[PCI_LATENCY_TIMER] = 0xff;
-	cfg->wmask[PCI_INTERRUPT_LINE] = 0xff;
-	return cfg;
+	return 0;
 }
 
-void pci_cfg_free(struct pci_cfg *cfg)
+void pci_perm(struct pci_cap *cap, unsigned coff, unsigned n, uint32_t virt,
+	      uint32_t write)
 {
-	if (!cfg)
+	if (coff + n > ((cap->len + 3u) & ~3u))
 		return;
-	free(cfg->cur);
-	free(cfg);
+	put_n(cap->virt + coff, n, virt);
+	put_n(cap->write + coff, n, write);
 }
 
-void pci_cfg_set_ids(struct pci_cfg *cfg, const struct uvfio_pci_ids *ids)
+void pci_cfg_poke(struct pci_cfg *cfg, uint32_t off, unsigned n, uint32_t v)
 {
-	uint8_t *c = cfg->cur;
-	put_le16(c + PCI_VENDOR_ID, ids->vendor);
-	put_le16(c + PCI_DEVICE_ID, ids->device);
-	c[PCI_REVISION_ID] = ids->revision;
-	c[PCI_CLASS_PROG] = (uint8_t)ids->class_code;
-	put_le16(c + PCI_CLASS_DEVICE, (uint16_t)(ids->class_code >> 8));
-	c[PCI_HEADER_TYPE] = PCI_HEADER_TYPE_NORMAL;
-	put_le16(c + PCI_SUBSYSTEM_VENDOR_ID, ids->subsystem_vendor);
-	put_le16(c + PCI_SUBSYSTEM_ID, ids->subsystem_device);
-	c[PCI_INTERRUPT_PIN] = ids->irq_pin;
+	uint8_t b[4];
+	put_n(b, n, v);
+	if (cfg->emu)
+		pci_emu_poke(cfg->emu, off, b, n);
+	memcpy(cfg->vconfig + off, b, n);
 }
 
-int pci_cfg_set_bar(struct pci_cfg *cfg, unsigned bar, uint64_t size,
-		    unsigned flags)
+void pci_emu_wmask(struct pci_cfg *cfg, uint32_t off, unsigned n, uint32_t m)
 {
-	bool io = flags & UVFIO_BAR_IO;
-	bool is64 = flags & UVFIO_BAR_MEM64;
-	if (bar > 5 || !is_pow2(size) || (io && is64) ||
-	    (io && (flags & UVFIO_BAR_PREFETCH)) ||
-	    flags & ~(UVFIO_BAR_IO | UVFIO_BAR_MEM64 | UVFIO_BAR_PREFETCH))
-		return -EINVAL;
-	if (io ? (size < 4 || size > 256) : size < 16)
-		return -EINVAL;
-	if (!is64 && !io && size > (1ull << 31))
-		return -EINVAL;
-	if (is64 && bar == 5)
-		return -EINVAL;
-	if (cfg->bar_size[bar] || (bar > 0 && cfg->bar_flags[bar - 1] & UVFIO_BAR_MEM64 &&
-				   cfg->bar_size[bar - 1]) ||
-	    (is64 && cfg->bar_size[bar + 1]))
-		return -EEXIST;
-
-	unsigned off = PCI_BASE_ADDRESS_0 + 4 * bar;
-	uint32_t type;
-	if (io)
-		type = PCI_BASE_ADDRESS_SPACE_IO;
-	else
-		type = (is64 ? PCI_BASE_ADDRESS_MEM_TYPE_64 : 0) |
-		       (flags & UVFIO_BAR_PREFETCH ? PCI_BASE_ADDRESS_MEM_PREFETCH : 0);
-	put_le32(cfg->cur + off, type);
-	uint64_t mask = ~(size - 1);
-	set_mask32(cfg->wmask, off, (uint32_t)mask &
-		   (io ? PCI_BASE_ADDRESS_IO_MASK : PCI_BASE_ADDRESS_MEM_MASK));
-	if (is64)
-		set_mask32(cfg->wmask, off + 4, (uint32_t)(mask >> 32));
-	cfg->bar_size[bar] = size;
-	cfg->bar_flags[bar] = flags;
-	return 0;
+	if (cfg->emu)
+		pci_emu_set_wmask(cfg->emu, off, n, m);
 }
 
-int pci_cfg_set_rom(struct pci_cfg *cfg, uint64_t size)
+void pci_emu_w1c(struct pci_cfg *cfg, uint32_t off, unsigned n, uint32_t m)
 {
-	if (!is_pow2(size) || size < 2048 || size > (1u << 24))
-		return -EINVAL;
-	if (cfg->bar_size[6])
-		return -EEXIST;
-	set_mask32(cfg->wmask, PCI_ROM_ADDRESS,
-		   ((uint32_t)~(size - 1) & PCI_ROM_ADDRESS_MASK) |
-		   PCI_ROM_ADDRESS_ENABLE);
-	cfg->bar_size[6] = size;
-	return 0;
+	if (cfg->emu)
+		pci_emu_set_w1c(cfg->emu, off, n, m);
 }
 
-int pci_cfg_add_cap(struct pci_cfg *cfg, uint8_t id, uint8_t len)
-{
-	unsigned off = (cfg->next_cap + 3u) & ~3u;
-	if (len < 2 || off + len > PCI_CFG_SIZE)
-		return -ENOSPC;
-	cfg->cur[off + PCI_CAP_LIST_ID] = id;
-	cfg->cur[off + PCI_CAP_LIST_NEXT] = 0;
-	if (cfg->last_cap)
-		cfg->cur[cfg->last_cap + PCI_CAP_LIST_NEXT] = (uint8_t)off;
-	else
-		cfg->cur[PCI_CAPABILITY_LIST] = (uint8_t)off;
-	put_le16(cfg->cur + PCI_STATUS,
-		 get_le16(cfg->cur + PCI_STATUS) | PCI_STATUS_CAP_LIST);
-	cfg->last_cap = (uint8_t)off;
-	cfg->next_cap = (uint8_t)MIN(off + len, 0xffu);
-	return (int)off;
-}
+/* ---- the default access -------------------------------------------- */
 
-int pci_cfg_add_msi(struct pci_cfg *cfg, unsigned nvectors, unsigned flags)
+int pci_default_read(const struct pci_cfg *cfg, const struct pci_cap *cap,
+		     unsigned coff, unsigned n, uint32_t *val)
 {
-	if (!is_pow2(nvectors) || nvectors > 32 ||
-	    flags & ~(UVFIO_MSI_64BIT | UVFIO_MSI_MASKABLE))
-		return -EINVAL;
-	if (cfg->msi_off)
-		return -EEXIST;
-	bool is64 = flags & UVFIO_MSI_64BIT;
-	bool mask = flags & UVFIO_MSI_MASKABLE;
-	uint8_t len = (uint8_t)(is64 ? 14 : 10);
-	if (mask)
-		len = (uint8_t)(is64 ? 24 : 20);
-	int off = pci_cfg_add_cap(cfg, PCI_CAP_ID_MSI, len);
-	if (off < 0)
-		return off;
-	unsigned mmc = (unsigned)__builtin_ctz(nvectors);
-	uint16_t ctl = (uint16_t)(mmc << 1);
-	if (is64)
-		ctl |= PCI_MSI_FLAGS_64BIT;
-	if (mask)
-		ctl |= PCI_MSI_FLAGS_MASKBIT;
-	put_le16(cfg->cur + off + PCI_MSI_FLAGS, ctl);
-	set_mask16(cfg->wmask, (unsigned)off + PCI_MSI_FLAGS,
-		   PCI_MSI_FLAGS_ENABLE | PCI_MSI_FLAGS_QSIZE);
-	set_mask32(cfg->wmask, (unsigned)off + PCI_MSI_ADDRESS_LO, 0xfffffffcu);
-	unsigned data = is64 ? PCI_MSI_DATA_64 : PCI_MSI_DATA_32;
-	if (is64)
-		set_mask32(cfg->wmask, (unsigned)off + PCI_MSI_ADDRESS_HI, 0xffffffffu);
-	set_mask16(cfg->wmask, (unsigned)off + data, 0xffff);
-	if (mask) {
-		unsigned m = is64 ? PCI_MSI_MASK_64 : PCI_MSI_MASK_32;
-		set_mask32(cfg->wmask, (unsigned)off + m,
-			   nvectors == 32 ? 0xffffffffu : (1u << nvectors) - 1);
+	uint32_t pos = cap->off + coff;
+	uint32_t virt = get_n(cap->virt + coff, n);
+	uint32_t v = pci_vget(cfg, pos, n);
+	if (virt != ones(n)) {
+		uint32_t phys;
+		int r = pci_bk_read(cfg, pos, n, &phys);
+		if (r < 0)
+			return r;
+		v = (phys & ~virt) | (v & virt);
 	}
-	cfg->msi_off = (uint8_t)off;
-	return off;
+	*val = v;
+	return 0;
 }
 
-unsigned pci_cfg_msi_vectors(const struct pci_cfg *cfg)
+int pci_default_write(struct pci_cfg *cfg, struct pci_cap *cap,
+		      unsigned coff, unsigned n, uint32_t val)
 {
-	if (!cfg->msi_off)
+	uint32_t pos = cap->off + coff;
+	uint32_t write = get_n(cap->write + coff, n);
+	if (!write)
+		return 0;      /* nothing writable: dropped, as in hardware */
+	uint32_t virt = get_n(cap->virt + coff, n);
+	uint32_t wv = write & virt, wp = write & ~virt;
+	if (wv)
+		pci_vset(cfg, pos, n, (pci_vget(cfg, pos, n) & ~wv) | (val & wv));
+	if (wp) {
+		uint32_t phys;
+		int r = pci_bk_read(cfg, pos, n, &phys);
+		if (r < 0)
+			return r;
+		phys = (phys & ~wp) | (val & wp);
+		return bk_write_masked(cfg, pos, n, phys, wp);
+	}
+	return 0;
+}
+
+/* ---- cutting accesses ---------------------------------------------- */
+
+/* Stop at a dword boundary and where another owner starts. */
+static unsigned piece_len(const struct pci_cfg *cfg, uint32_t pos, size_t left)
+{
+	uint8_t owner = cfg->map[pos];
+	size_t n = 1;
+	while (n < left && (pos + n) % 4 && cfg->map[pos + n] == owner)
+		n++;
+	return aligned_size(pos, n);
+}
+
+static int read_piece(const struct pci_cfg *cfg, uint32_t pos, unsigned n,
+		      uint32_t *val)
+{
+	uint8_t slot = cfg->map[pos];
+	if (slot == PCI_MAP_UNOWNED)
+		return pci_bk_read(cfg, pos, n, val);
+	if (slot == PCI_MAP_VIRT) {
+		*val = pci_vget(cfg, pos, n);
 		return 0;
-	uint16_t ctl = get_le16(cfg->cur + cfg->msi_off + PCI_MSI_FLAGS);
-	return 1u << ((ctl & PCI_MSI_FLAGS_QMASK) >> 1);
+	}
+	const struct pci_cap *cap = &cfg->caps[slot];
+	unsigned coff = pos - cap->off;
+	if (cap->type && cap->type->read && !cap->placeholder)
+		return cap->type->read(cfg, cap, coff, n, val);
+	return pci_default_read(cfg, cap, coff, n, val);
+}
+
+static int write_piece(struct pci_cfg *cfg, uint32_t pos, unsigned n,
+		       uint32_t val)
+{
+	uint8_t slot = cfg->map[pos];
+	if (slot == PCI_MAP_UNOWNED)
+		return pci_bk_write(cfg, pos, n, val);
+	if (slot == PCI_MAP_VIRT) {
+		pci_vset(cfg, pos, n, val);
+		return 0;
+	}
+	struct pci_cap *cap = &cfg->caps[slot];
+	unsigned coff = pos - cap->off;
+	if (cap->type && cap->type->write && !cap->placeholder)
+		return cap->type->write(cfg, cap, coff, n, val);
+	return pci_default_write(cfg, cap, coff, n, val);
 }
 
 int pci_cfg_read(const struct pci_cfg *cfg, uint64_t off, void *buf,
@@ -192,7 +220,19 @@ int pci_cfg_read(const struct pci_cfg *cfg, uint64_t off, void *buf,
 {
 	if (!range_ok(off, len, cfg->size))
 		return -EFAULT;
-	memcpy(buf, cfg->cur + off, len);
+	uint8_t *b = buf;
+	uint32_t pos = (uint32_t)off;
+	while (len) {
+		unsigned n = piece_len(cfg, pos, len);
+		uint32_t v;
+		int r = read_piece(cfg, pos, n, &v);
+		if (r < 0)
+			return r;
+		put_n(b, n, v);
+		b += n;
+		pos += n;
+		len -= n;
+	}
 	return 0;
 }
 
@@ -201,24 +241,164 @@ int pci_cfg_write(struct pci_cfg *cfg, uint64_t off, const void *buf,
 {
 	if (!range_ok(off, len, cfg->size))
 		return -EFAULT;
-	const uint8_t *v = buf;
-	for (size_t i = 0; i < len; i++) {
-		size_t o = off + i;
-		uint8_t old = cfg->cur[o];
-		uint8_t m = cfg->wmask[o];
-		uint8_t nv = (uint8_t)((old & ~m) | (v[i] & m));
-		nv &= (uint8_t)~(v[i] & cfg->w1c[o]);
-		cfg->cur[o] = nv;
+	const uint8_t *b = buf;
+	uint32_t pos = (uint32_t)off;
+	while (len) {
+		unsigned n = piece_len(cfg, pos, len);
+		int r = write_piece(cfg, pos, n, get_n(b, n));
+		if (r < 0)
+			return r;
+		b += n;
+		pos += n;
+		len -= n;
 	}
 	return 0;
 }
 
+/* ---- the device's side ---------------------------------------------- */
+
+int pci_cfg_phys_read(const struct pci_cfg *cfg, uint32_t off, void *buf,
+		      size_t len)
+{
+	if (!range_ok(off, len, cfg->size))
+		return -EFAULT;
+	uint8_t *b = buf;
+	while (len) {
+		unsigned n = aligned_size(off, len);
+		uint32_t v;
+		int r = pci_bk_read(cfg, off, n, &v);
+		if (r < 0)
+			return r;
+		put_n(b, n, v);
+		b += n;
+		off += n;
+		len -= n;
+	}
+	return 0;
+}
+
+static bool overlaps(uint32_t a, size_t alen, uint32_t b, size_t blen)
+{
+	return blen && a < b + blen && b < a + alen;
+}
+
+int pci_cfg_phys_write(struct pci_cfg *cfg, uint32_t off, const void *buf,
+		       size_t len)
+{
+	if (!cfg->emu)
+		return -ENOTSUP;
+	if (!range_ok(off, len, cfg->size))
+		return -EFAULT;
+	pci_emu_poke(cfg->emu, off, buf, len);
+	/* Masks the device changed may release pending vectors. */
+	if (cfg->msi_off && overlaps(off, len, cfg->msi_off, 24))
+		pci_msi_update(cfg);
+	if (cfg->msix.cap && overlaps(off, len, cfg->msix.cap, PCI_CAP_MSIX_SIZEOF))
+		pci_msix_update(cfg);
+	return 0;
+}
+
+/* ---- life cycle ------------------------------------------------------ */
+
+static struct pci_cfg *cfg_alloc(uint32_t size)
+{
+	if (size != PCI_CFG_SIZE && size != PCI_CFG_EXP_SIZE)
+		return NULL;
+	struct pci_cfg *cfg = calloc(1, sizeof(*cfg));
+	if (!cfg)
+		return NULL;
+	/* Arrays are 4 KiB whatever the size, so PCIe can be added later. */
+	cfg->vconfig = calloc(3, PCI_CFG_EXP_SIZE);
+	if (!cfg->vconfig) {
+		free(cfg);
+		return NULL;
+	}
+	cfg->vinit = cfg->vconfig + PCI_CFG_EXP_SIZE;
+	cfg->map = cfg->vconfig + 2 * PCI_CFG_EXP_SIZE;
+	memset(cfg->map, PCI_MAP_UNOWNED, PCI_CFG_EXP_SIZE);
+	cfg->size = size;
+	cfg->irq_type = -1;
+	return cfg;
+}
+
+static int add_header(struct pci_cfg *cfg)
+{
+	struct pci_cap *h = &cfg->caps[0];
+	h->off = 0;
+	h->len = PCI_STD_HEADER_SIZEOF;
+	h->kind = PCI_KIND_HDR;
+	h->type = &pci_type_header;
+	h->virt = calloc(2, PCI_STD_HEADER_SIZEOF);
+	if (!h->virt)
+		return -ENOMEM;
+	h->write = h->virt + PCI_STD_HEADER_SIZEOF;
+	cfg->ncaps = 1;
+	uint32_t v;
+	for (uint32_t o = 0; o < PCI_STD_HEADER_SIZEOF; o += 4)
+		if (pci_bk_read(cfg, o, 4, &v) == 0)
+			pci_vset(cfg, o, 4, v);
+	return h->type->init(cfg, h);
+}
+
+struct pci_cfg *pci_cfg_new(uint32_t size)
+{
+	struct pci_cfg *cfg = cfg_alloc(size);
+	if (!cfg)
+		return NULL;
+	cfg->emu = pci_emu_new(&cfg->bk);
+	if (!cfg->emu || add_header(cfg) < 0) {
+		pci_cfg_free(cfg);
+		return NULL;
+	}
+	pci_hdr_emu_init(cfg);
+	pci_cfg_relink(cfg);
+	return cfg;
+}
+
+void pci_cfg_free(struct pci_cfg *cfg)
+{
+	if (!cfg)
+		return;
+	for (unsigned i = 0; i < cfg->ncaps; i++)
+		free(cfg->caps[i].virt);
+	free(cfg->msix.table);
+	free(cfg->vpd.data);
+	pci_emu_free(cfg->emu);
+	free(cfg->vconfig);
+	free(cfg);
+}
+
+void pci_cfg_set_hooks(struct pci_cfg *cfg, const struct pci_cfg_hooks *h)
+{
+	if (h)
+		cfg->hooks = *h;
+	else
+		memset(&cfg->hooks, 0, sizeof(cfg->hooks));
+}
+
 void pci_cfg_seal(struct pci_cfg *cfg)
 {
-	memcpy(cfg->init, cfg->cur, cfg->size);
+	pci_cfg_relink(cfg);
+	memcpy(cfg->vinit, cfg->vconfig, PCI_CFG_EXP_SIZE);
+	if (cfg->emu)
+		pci_emu_seal(cfg->emu);
+	if (cfg->vpd.data)
+		memcpy(cfg->vpd.init, cfg->vpd.data, cfg->vpd.len);
+	for (unsigned i = 0; i < 7; i++) {
+		uint32_t off = i < 6 ? PCI_BASE_ADDRESS_0 + 4 * i : PCI_ROM_ADDRESS;
+		pci_bk_read(cfg, off, 4, &cfg->rbar[i]);
+	}
+	cfg->sealed = true;
 }
 
 void pci_cfg_reset(struct pci_cfg *cfg)
 {
-	memcpy(cfg->cur, cfg->init, cfg->size);
+	if (cfg->bk.reset)
+		cfg->bk.reset(cfg->bk.opaque);
+	memcpy(cfg->vconfig, cfg->vinit, PCI_CFG_EXP_SIZE);
+	if (cfg->vpd.data)
+		memcpy(cfg->vpd.data, cfg->vpd.init, cfg->vpd.len);
+	pci_msix_reset(cfg);
+	cfg->power_state = PCI_PM_D0;
+	cfg->intx_disabled = pci_cfg_command(cfg) & PCI_COMMAND_INTX_DISABLE;
 }

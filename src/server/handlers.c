@@ -39,8 +39,27 @@ int conn_reply(struct conn *c, const struct vu_hdr *req, const void *p1,
 	struct vu_hdr h = { .msg_id = req->msg_id, .command = req->command,
 			    .flags = VU_F_TYPE_REPLY };
 	struct iovec iov[2] = { { (void *)p1, l1 }, { (void *)p2, l2 } };
-	int r = vu_send(c->sock, &h, iov, 2, fds, nfds,
-			server_send_timeout(c->srv));
+	/* The reply buffer stays as it is until the reply is out. */
+	unsigned stable = 0;
+	for (unsigned i = 0; i < 2; i++)
+		if (c->tx && (const uint8_t *)iov[i].iov_base >= c->tx &&
+		    (const uint8_t *)iov[i].iov_base < c->tx + c->tx_cap)
+			stable |= 1u << i;
+	int r = conn_send(c, &h, iov, 2, stable, fds, nfds);
+	if (r < 0)
+		conn_kill(c, "cannot send a reply");
+	return r;
+}
+
+int conn_reply_stable(struct conn *c, const struct vu_hdr *req, const void *p1,
+		      size_t l1, const void *p2, size_t l2)
+{
+	if (req->flags & VU_F_NO_REPLY)
+		return 0;
+	struct vu_hdr h = { .msg_id = req->msg_id, .command = req->command,
+			    .flags = VU_F_TYPE_REPLY };
+	struct iovec iov[2] = { { (void *)p1, l1 }, { (void *)p2, l2 } };
+	int r = conn_send(c, &h, iov, 2, 2u, NULL, 0);
 	if (r < 0)
 		conn_kill(c, "cannot send a reply");
 	return r;
@@ -53,7 +72,13 @@ int conn_error(struct conn *c, const struct vu_hdr *req, int err)
 		    strerror(err < 0 ? -err : err));
 	if (req->flags & VU_F_NO_REPLY)
 		return 0;
-	int r = vu_send_error(c->sock, req, err, server_send_timeout(c->srv));
+	struct vu_hdr h = {
+		.msg_id = req->msg_id,
+		.command = req->command,
+		.flags = VU_F_TYPE_REPLY | VU_F_ERROR,
+		.error = (uint32_t)(err < 0 ? -err : err),
+	};
+	int r = conn_send(c, &h, NULL, 0, 0, NULL, 0);
 	if (r < 0)
 		conn_kill(c, "cannot send a reply");
 	return r;
@@ -289,8 +314,8 @@ static int handle_region_read(struct req *q)
 					 in->count, false);
 	if (mem) {
 		struct vu_region_rw hdr = *in;
-		return conn_reply(q->c, q->hdr, &hdr, sizeof(hdr), mem,
-				  in->count, NULL, 0);
+		return conn_reply_stable(q->c, q->hdr, &hdr, sizeof(hdr), mem,
+					 in->count);
 	}
 	struct vu_region_rw *out = conn_tx(q->c, sizeof(*out) + in->count);
 	if (!out)

@@ -27,6 +27,7 @@
 #define TAG_WATCH  5u   /* a client eventfd the device watches; fd in the high half */
 
 #define DISPATCH_BUDGET 256  /* messages per dispatch, for fairness */
+#define DISPATCH_BYTES (4u << 20)  /* and bytes of them */
 
 int server_send_timeout(const struct uvfio_server *srv)
 {
@@ -242,6 +243,7 @@ static int conn_start(struct uvfio_server *srv, int fd)
 		free(c);
 		return r;
 	}
+	c->events = EPOLLIN;
 	if (srv->listen_fd >= 0)
 		ep_del(srv, srv->listen_fd);
 	srv->conn = c;
@@ -270,6 +272,7 @@ static void conn_free(struct conn *c)
 	close_fd(&c->twin);
 	vu_rx_fini(&c->rx);
 	vu_rx_fini(&c->twin_rx);
+	conn_out_free(c);
 	while (c->pend_head) {
 		struct pending_msg *p = c->pend_head;
 		c->pend_head = p->next;
@@ -371,6 +374,12 @@ static int conn_dma_rw(void *opaque, uint64_t iova, void *buf, size_t len,
 	if (c->dead || !c->negotiated)
 		return -ENOTCONN;
 	int sock = c->twin >= 0 ? c->twin : c->sock;
+	/* A reply still going out must not be cut by our request. */
+	if (sock == c->sock && conn_out_pending(c) &&
+	    conn_flush_wait(c, server_send_timeout(c->srv)) < 0) {
+		conn_kill(c, "client does not read its replies");
+		return -EIO;
+	}
 	/* Replies go to their own receiver: c->rx may hold the command
 	 * being handled right now. */
 	struct vu_rx *rx = &c->twin_rx;
@@ -405,7 +414,13 @@ static int conn_dma_rw(void *opaque, uint64_t iova, void *buf, size_t len,
 			conn_kill(c, "cannot send a DMA request");
 			return -EIO;
 		}
+		/* A DMA_READ reply's data lands in @buf, not copied there. */
+		struct vu_rx_sink sink = { .msg_id = h.msg_id, .command = cmd,
+					   .skip = sizeof(req), .buf = p,
+					   .len = n };
+		rx->sink = write || n < 512 ? NULL : &sink;
 		r = await_reply(c, sock, rx, h.msg_id, cmd);
+		rx->sink = NULL;
 		if (r < 0)
 			return r;
 		uint32_t rlen = vu_rx_len(rx);
@@ -426,7 +441,7 @@ static int conn_dma_rw(void *opaque, uint64_t iova, void *buf, size_t len,
 			vu_rx_release(rx);
 			return -EIO;
 		}
-		if (!write)
+		if (!write && !rx->sunk)
 			memcpy(p, rep->data, n);
 		vu_rx_release(rx);
 		p += n;
@@ -446,7 +461,7 @@ static void process(struct conn *c, struct vu_rx *rx)
 
 static void process_pending(struct conn *c)
 {
-	while (c->pend_head && !c->dead) {
+	while (c->pend_head && !c->dead && !conn_out_pending(c)) {
 		struct pending_msg *p = c->pend_head;
 		c->pend_head = p->next;
 		if (!c->pend_head)
@@ -460,10 +475,30 @@ static void process_pending(struct conn *c)
 	}
 }
 
+/* Watch for room while a reply waits, else for input: never both. */
+static void conn_set_events(struct conn *c)
+{
+	uint32_t ev = conn_out_pending(c) ? EPOLLOUT : EPOLLIN;
+	if (c->dead || ev == c->events)
+		return;
+	struct epoll_event e = { .events = ev, .data.u64 = TAG_CONN };
+	if (epoll_ctl(c->srv->epfd, EPOLL_CTL_MOD, c->sock, &e) == 0)
+		c->events = ev;
+}
+
 static void conn_readable(struct uvfio_server *srv)
 {
 	struct conn *c = srv->conn;
 	bool answered = false;
+	size_t bytes = 0;
+
+	if (conn_out_pending(c)) {
+		int r = conn_flush(c);
+		if (r < 0)
+			conn_kill(c, "cannot send a reply");
+		if (r <= 0)
+			goto out;
+	}
 	/*
 	 * After a reply, the client is waiting for it and has nothing more
 	 * queued: trying the socket again would only return EAGAIN, on the
@@ -471,14 +506,14 @@ static void conn_readable(struct uvfio_server *srv)
 	 * triggered, so anything that is queued is seen on the next round.
 	 * Posted writes (no reply) are read on in a batch.
 	 */
-	for (int budget = DISPATCH_BUDGET; budget > 0 && !c->dead && !answered;
-	     budget--) {
+	for (int budget = DISPATCH_BUDGET; budget > 0 && !c->dead && !answered &&
+	     bytes < DISPATCH_BYTES; budget--) {
 		process_pending(c);
-		if (c->dead)
+		if (c->dead || conn_out_pending(c))
 			break;
 		int r = vu_rx_step(&c->rx, c->sock, &c->lim);
 		if (r == 0)
-			return;
+			break;
 		if (r < 0) {
 			if (r == -ECONNRESET && !c->rx.got)
 				ulog_printf(&srv->log, LOG_INFO,
@@ -494,10 +529,14 @@ static void conn_readable(struct uvfio_server *srv)
 			break;
 		}
 		answered = !(c->rx.hdr.flags & VU_F_NO_REPLY);
+		bytes += c->rx.hdr.msg_size;
 		process(c, &c->rx);
 	}
+out:
 	if (c->dead)
 		conn_free(c);
+	else
+		conn_set_events(c);
 }
 
 static void accept_client(struct uvfio_server *srv)
@@ -573,6 +612,8 @@ static int dispatch(struct uvfio_server *srv, int timeout_ms)
 		process_pending(srv->conn);
 	if (srv->conn && srv->conn->dead)
 		conn_free(srv->conn);
+	else if (srv->conn)
+		conn_set_events(srv->conn);
 	rearm_timer(srv);
 	return 0;
 }

@@ -24,6 +24,17 @@ struct pending_msg {
 #define CONN_MAX_PENDING        4096u
 #define CONN_MAX_PENDING_BYTES  (256u << 20)
 
+/* The part of a reply the socket did not take yet (out.c). */
+#define CONN_OUT_IOV 4
+struct conn_out {
+	struct iovec iov[CONN_OUT_IOV];  /* left to send: [first, first+iovcnt) */
+	unsigned first, iovcnt;
+	uint8_t *copy;               /* header and parts that may not stay put */
+	size_t copy_cap;
+	int *fds;                    /* dups, when not a byte went yet */
+	unsigned nfds;
+};
+
 struct conn {
 	struct uvfio_server *srv;
 	int sock;
@@ -42,6 +53,8 @@ struct conn {
 	size_t tx_cap;
 	bool dead;                   /* drop after the current message */
 	uint64_t nmsgs;
+	struct conn_out out;         /* a reply waiting for room */
+	uint32_t events;             /* what epoll watches on sock */
 };
 
 struct uvfio_server {
@@ -66,6 +79,24 @@ int conn_reply(struct conn *c, const struct vu_hdr *req, const void *p1,
 	       unsigned nfds);
 int conn_error(struct conn *c, const struct vu_hdr *req, int err);
 void *conn_tx(struct conn *c, size_t len);
+
+/*
+ * out.c.  conn_send() sends a message without blocking; what the socket
+ * does not take waits in c->out (iov entries whose bit is set in
+ * @stable are referenced, not copied: they stay put until it is sent).
+ * Returns 0 (sent or kept), -EBUSY while another waits, or -errno.
+ * conn_flush() sends what waits: 1 when all went, 0 when the socket is
+ * full, -errno.  conn_flush_wait() blocks up to @timeout_ms.
+ */
+int conn_send(struct conn *c, const struct vu_hdr *hdr, const struct iovec *iov,
+	      unsigned iovcnt, unsigned stable, const int *fds, unsigned nfds);
+bool conn_out_pending(const struct conn *c);
+int conn_flush(struct conn *c);
+int conn_flush_wait(struct conn *c, int timeout_ms);
+void conn_out_free(struct conn *c);
+/* A reply whose @p2 (device memory) stays put until it is sent. */
+int conn_reply_stable(struct conn *c, const struct vu_hdr *req, const void *p1,
+		      size_t l1, const void *p2, size_t l2);
 
 /* server.c */
 void conn_kill(struct conn *c, const char *why);

@@ -35,8 +35,9 @@ char *vu_caps_to_json(const struct uvfio_caps *caps, bool twin_request,
 			       json_object_new_int64(caps->max_data_xfer_size));
 	json_object_object_add(c, "max_dma_maps",
 			       json_object_new_int64(caps->max_dma_maps));
+	/* u64 values above INT64_MAX must not turn negative on the way. */
 	json_object_object_add(c, "pgsizes",
-			       json_object_new_int64((int64_t)caps->pgsizes));
+			       json_object_new_uint64(caps->pgsizes));
 	if (caps->write_multiple)
 		json_object_object_add(c, "write_multiple",
 				       json_object_new_boolean(1));
@@ -52,9 +53,9 @@ char *vu_caps_to_json(const struct uvfio_caps *caps, bool twin_request,
 	if (caps->migration) {
 		json_object *m = json_object_new_object();
 		json_object_object_add(m, "pgsize",
-			json_object_new_int64((int64_t)caps->migration_pgsize));
+			json_object_new_uint64(caps->migration_pgsize));
 		json_object_object_add(m, "max_bitmap_size",
-			json_object_new_int64((int64_t)caps->migration_max_bitmap_size));
+			json_object_new_uint64(caps->migration_max_bitmap_size));
 		json_object_object_add(c, "migration", m);
 	}
 	const char *s = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN);

@@ -71,7 +71,7 @@ static void test_driver_without_twin_socket(void **st)
 {
 	(void)st;
 	struct uvfio_open_opts o = { .no_twin_socket = true };
-	run_driver(&o, EDU_DRV_INTX);
+	run_driver(&o, EDU_DRV_INTX | EDU_DRV_DMA_FULL);
 }
 
 /* DMA through windows the server cannot map: DMA_READ/DMA_WRITE. */

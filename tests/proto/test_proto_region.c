@@ -334,6 +334,22 @@ static void test_config_msi_and_reset(void **state)
 	uint32_t flags0 = cfg_rd(&pc, 0x40 + PCI_MSI_FLAGS, 2);
 	cfg_wr(&pc, 0x40 + PCI_MSI_ADDRESS_LO, 0xfee00000, 4);
 	cfg_wr(&pc, 0x40 + PCI_MSI_DATA_64, 0x4021, 2);
+	/* As vfio-pci: Enable sticks only while SET_IRQS has MSI enabled,
+	 * Multiple Message Enable up to the vectors it allocated. */
+	cfg_wr(&pc, 0x40 + PCI_MSI_FLAGS, PCI_MSI_FLAGS_ENABLE | (2 << 4), 1);
+	assert_int_equal(cfg_rd(&pc, 0x40 + PCI_MSI_FLAGS, 2), flags0);
+	int fds[4];
+	for (int i = 0; i < 4; i++)
+		fds[i] = pc_eventfd();
+	struct vu_irq_set is = {
+		.argsz = sizeof(is), .index = VFIO_PCI_MSI_IRQ_INDEX, .count = 4,
+		.flags = VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER,
+	};
+	assert_int_equal(pc_call(&pc, VU_CMD_DEVICE_SET_IRQS, &is, sizeof(is),
+				 fds, 4), 0);
+	cfg_wr(&pc, 0x40 + PCI_MSI_FLAGS, PCI_MSI_FLAGS_ENABLE | (3 << 4), 1);
+	assert_int_equal(cfg_rd(&pc, 0x40 + PCI_MSI_FLAGS, 2) & PCI_MSI_FLAGS_QSIZE,
+			 2 << 4);
 	cfg_wr(&pc, 0x40 + PCI_MSI_FLAGS, PCI_MSI_FLAGS_ENABLE | (2 << 4), 1);
 	uint32_t f = cfg_rd(&pc, 0x40 + PCI_MSI_FLAGS, 2);
 	assert_true(f & PCI_MSI_FLAGS_ENABLE);
@@ -343,6 +359,8 @@ static void test_config_msi_and_reset(void **state)
 	assert_int_equal(pc_call(&pc, VU_CMD_DEVICE_RESET, NULL, 0, NULL, 0), 0);
 	assert_int_equal(cfg_rd(&pc, 0x40 + PCI_MSI_FLAGS, 2), flags0);
 	assert_int_equal(cfg_rd(&pc, 0x40 + PCI_MSI_ADDRESS_LO, 4), 0);
+	for (int i = 0; i < 4; i++)
+		close(fds[i]);
 	pc_close(&pc);
 }
 

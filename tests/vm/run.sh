@@ -1,0 +1,250 @@
+#!/bin/bash
+# The real-kernel testbed (TESTBEDS.md, recipe A), as a test.
+#
+# Boots Debian's own kernel under qemu-system-x86_64 (TCG, emulated
+# intel-iommu with interrupt remapping) with QEMU's edu and an nvme
+# controller behind PCIe root ports, binds both to vfio-pci in the guest
+# and runs there, statically linked:
+#   uvfio-vm-edu     the shared edu driver test (examples/edu_driver.c)
+#   uvfio-vm-kernel  what only the kernel backend does
+#   lsvfio           the listing and both devices decoded
+# The same uvfio-vm-edu runs on the host against `uvfio-serve edu` over
+# vfio-user, and the two result logs must be identical line by line.
+#
+# Inputs (meson sets them): UVFIO_VM_EDU, UVFIO_VM_KERNEL, UVFIO_VM_LSVFIO,
+# UVFIO_SERVE; or a build directory as $1.  The kernel package is fetched
+# with `apt-get download` (never installed) and cached with the extracted
+# files under $UVFIO_CACHE (default ~/.cache/uvfio).  What cannot be had
+# is a failure with CI=true and a loud skip (exit 77) otherwise.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+if [ $# -ge 1 ]; then
+	b=$(cd "$1" && pwd)
+	UVFIO_VM_EDU=${UVFIO_VM_EDU:-$b/tests/vm/uvfio-vm-edu}
+	UVFIO_VM_KERNEL=${UVFIO_VM_KERNEL:-$b/tests/vm/uvfio-vm-kernel}
+	UVFIO_VM_LSVFIO=${UVFIO_VM_LSVFIO:-$b/tests/vm/lsvfio-static}
+	UVFIO_SERVE=${UVFIO_SERVE:-$b/tools/uvfio-serve}
+fi
+: "${UVFIO_VM_EDU:?set UVFIO_VM_EDU or pass the build directory}"
+: "${UVFIO_VM_KERNEL:?}" "${UVFIO_VM_LSVFIO:?}" "${UVFIO_SERVE:?}"
+cache=${UVFIO_CACHE:-${HOME:-/root}/.cache/uvfio}
+boot_timeout=${UVFIO_VM_TIMEOUT:-240}
+t0=$(date +%s.%N)
+
+log() { echo "vm: $*"; }
+unavailable() {
+	if [ "${CI:-}" = true ]; then
+		echo "vm: FAILED: $* (CI=true: the VM test must run)" >&2
+		exit 1
+	fi
+	{
+		echo "vm: ########################################################"
+		echo "vm: SKIPPED: the real-kernel VM test did not run: $*"
+		echo "vm: ########################################################"
+	} >&2
+	exit 77
+}
+elapsed() { echo "$(date +%s.%N) $1" | awk '{ printf "%.1f", $1 - $2 }'; }
+
+# ---- host tools ---------------------------------------------------------
+
+need_pkgs=()
+command -v qemu-system-x86_64 >/dev/null || need_pkgs+=(qemu-system-x86)
+[ -x /bin/busybox ] || need_pkgs+=(busybox-static)
+command -v cpio >/dev/null || need_pkgs+=(cpio)
+command -v xz >/dev/null || need_pkgs+=(xz-utils)
+if ((${#need_pkgs[@]})); then
+	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+		log "installing ${need_pkgs[*]}"
+		export DEBIAN_FRONTEND=noninteractive
+		apt-get install -y --no-install-recommends "${need_pkgs[@]}" >/dev/null ||
+			{ apt-get update >/dev/null && apt-get install -y --no-install-recommends "${need_pkgs[@]}" >/dev/null; } ||
+			unavailable "cannot install ${need_pkgs[*]}"
+	else
+		unavailable "missing ${need_pkgs[*]} (run scripts/deps.sh as root)"
+	fi
+fi
+# The guest has no libraries: busybox must be the static one.
+if ldd /bin/busybox >/dev/null 2>&1; then
+	unavailable "/bin/busybox is dynamically linked (install busybox-static)"
+fi
+for p in "$UVFIO_VM_EDU" "$UVFIO_VM_KERNEL" "$UVFIO_VM_LSVFIO"; do
+	[ -x "$p" ] || { echo "vm: FAILED: $p not built" >&2; exit 1; }
+	if ldd "$p" >/dev/null 2>&1; then
+		echo "vm: FAILED: $p is not statically linked" >&2
+		exit 1
+	fi
+done
+
+# ---- the kernel: Debian's, downloaded once, never installed ------------
+
+kdir=$cache/kernel
+mkdir -p "$kdir"
+kernel_pkg() {
+	apt-cache depends linux-image-amd64 2>/dev/null |
+		sed -n 's/^ *Depends: \(linux-image-[0-9][^ ]*\)$/\1/p' | head -n1
+}
+pkg=$(kernel_pkg || true)
+if [ -z "$pkg" ] && [ "$(id -u)" = 0 ]; then
+	apt-get update >/dev/null 2>&1 || true
+	pkg=$(kernel_pkg || true)
+fi
+if [ -z "$pkg" ]; then
+	# No package lists: a kernel cached by an earlier run still does.
+	pkg=$(cd "$kdir" && ls -d linux-image-*/.done 2>/dev/null | sed 's,/.done,,' | sort -V | tail -n1 || true)
+	[ -n "$pkg" ] || unavailable "apt-cache knows no linux-image-amd64 and nothing is cached in $kdir"
+	log "package lists unavailable; using the cached $pkg"
+fi
+kroot=$kdir/$pkg
+if [ ! -f "$kroot/.done" ]; then
+	log "fetching $pkg (apt-get download, cached in $kdir)"
+	dl=$(mktemp -d "$kdir/.dl.XXXXXX")
+	if ! (cd "$dl" && apt-get download "$pkg" >/dev/null 2>&1); then
+		if [ "$(id -u)" = 0 ]; then apt-get update >/dev/null 2>&1 || true; fi
+		(cd "$dl" && apt-get download "$pkg" >/dev/null 2>&1) || {
+			rm -rf "$dl"
+			unavailable "apt-get download $pkg failed"
+		}
+	fi
+	rm -rf "$kroot.tmp" && mkdir -p "$kroot.tmp"
+	# Only what the guest needs: the kernel and the vfio modules.
+	dpkg-deb --fsys-tarfile "$dl"/*.deb |
+		tar -x -C "$kroot.tmp" --wildcards './boot/vmlinuz-*' \
+			'*/kernel/drivers/vfio/*' '*/kernel/virt/lib/irqbypass.ko*'
+	rm -rf "$dl" "$kroot"
+	mv "$kroot.tmp" "$kroot"
+	touch "$kroot/.done"
+	# Kernels Debian has moved past are not needed any more.
+	for old in "$kdir"/linux-image-*; do
+		[ "$old" = "$kroot" ] || rm -rf "$old"
+	done
+fi
+vmlinuz=$(ls "$kroot"/boot/vmlinuz-* | head -n1)
+
+# ---- the initramfs ------------------------------------------------------
+
+work=$(mktemp -d /tmp/uvfio-vm.XXXXXX)
+srv_pid=
+cleanup() {
+	[ -n "$srv_pid" ] && kill "$srv_pid" 2>/dev/null && wait "$srv_pid" 2>/dev/null
+	if [ "${UVFIO_VM_KEEP:-}" ]; then log "kept $work"; else rm -rf "$work"; fi
+}
+trap cleanup EXIT
+root=$work/root
+mkdir -p "$root"/{bin,lib/modules,proc,sys,dev,tmp}
+cp /bin/busybox "$root/bin/busybox"
+for m in irqbypass vfio_virqfd vfio vfio_iommu_type1 vfio-pci-core vfio-pci; do
+	f=$(find "$kroot/lib/modules" -name "$m.ko*" | head -n1)
+	case "$f" in
+	"") [ "$m" = vfio_virqfd ] && continue   # folded into vfio after 6.1
+	    echo "vm: FAILED: module $m not in $pkg" >&2; exit 1 ;;
+	*.ko.xz) xz -dc "$f" > "$root/lib/modules/$m.ko" ;;
+	*.ko.zst) zstd -qdc "$f" > "$root/lib/modules/$m.ko" ;;
+	*) cp "$f" "$root/lib/modules/$m.ko" ;;
+	esac
+done
+cp "$UVFIO_VM_EDU" "$root/bin/uvfio-vm-edu"
+cp "$UVFIO_VM_KERNEL" "$root/bin/uvfio-vm-kernel"
+cp "$UVFIO_VM_LSVFIO" "$root/bin/lsvfio"
+install -m 755 "$here/init.sh" "$root/init"
+(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) > "$work/initrd.gz"
+
+# ---- the host side: the same edu test over vfio-user -------------------
+
+sock=$work/edu.sock
+"$UVFIO_SERVE" edu --socket-path="$sock" 2> "$work/serve.log" &
+srv_pid=$!
+for _ in $(seq 200); do [ -S "$sock" ] && break; sleep 0.02; done
+host_rc=0
+"$UVFIO_VM_EDU" "$sock" > "$work/host-edu.log" 2>&1 || host_rc=$?
+kill "$srv_pid" && wait "$srv_pid" || true
+srv_pid=
+
+# ---- the guest ----------------------------------------------------------
+
+log "booting $(basename "$vmlinuz") under $(qemu-system-x86_64 --version | head -n1)"
+tb=$(date +%s.%N)
+qemu_rc=0
+timeout "$boot_timeout" qemu-system-x86_64 \
+	-machine q35,kernel-irqchip=split -accel tcg -cpu max -m 512 -smp 1 \
+	-device intel-iommu,intremap=on,caching-mode=on \
+	-device pcie-root-port,id=rp1,chassis=1,slot=1 -device edu,bus=rp1 \
+	-device pcie-root-port,id=rp2,chassis=2,slot=2,x-speed=5,x-width=1 \
+	-device nvme,serial=uvfio,bus=rp2 \
+	-kernel "$vmlinuz" -initrd "$work/initrd.gz" \
+	-append "console=ttyS0 intel_iommu=on iommu=pt panic=-1 quiet loglevel=1" \
+	-nographic -nodefaults -serial stdio -display none -no-reboot \
+	</dev/null > "$work/console.raw" 2> "$work/qemu.err" || qemu_rc=$?
+boot_s=$(elapsed "$tb")
+tr -d '\r' < "$work/console.raw" > "$work/console.log"
+
+fail=0
+bad() { echo "vm: FAIL: $*"; fail=1; }
+if ! grep -q '^@@UVFIO DONE' "$work/console.log"; then
+	echo "vm: the guest did not finish (qemu exit $qemu_rc after ${boot_s}s); console:"
+	tail -n 60 "$work/console.log"
+	echo "vm: qemu's stderr:"
+	tail -n 20 "$work/qemu.err"
+	exit 1
+fi
+section() {   # name -> the log the guest printed for it
+	sed -n "/^@@UVFIO BEGIN $1\$/,/^@@UVFIO END $1 rc=/p" "$work/console.log" | sed '1d;$d'
+}
+section_rc() {
+	sed -n "s/^@@UVFIO END $1 rc=\([0-9]*\)$/\1/p" "$work/console.log"
+}
+for s in edu kernel list busy lsvfio-edu lsvfio-nvme; do
+	section "$s" > "$work/guest-$s.log"
+done
+grep '^@@UVFIO FAIL' "$work/console.log" && fail=1
+sed -n 's/^@@UVFIO devices /vm: guest devices: /p' "$work/console.log"
+
+echo "=== shared edu driver test, host (uvfio-serve edu over vfio-user), exit $host_rc"
+cat "$work/host-edu.log"
+echo "=== shared edu driver test, guest (QEMU edu through vfio-pci), exit $(section_rc edu)"
+cat "$work/guest-edu.log"
+echo "=== comparison"
+if diff -u --label host --label guest "$work/host-edu.log" "$work/guest-edu.log"; then
+	echo "identical: $(wc -l < "$work/host-edu.log") lines"
+else
+	bad "the two edu logs differ"
+fi
+[ "$host_rc" = 0 ] || bad "uvfio-vm-edu failed on the host"
+[ "$(section_rc edu)" = 0 ] || bad "uvfio-vm-edu failed in the guest"
+[ -s "$work/host-edu.log" ] || bad "empty edu log"
+
+echo "=== kernel backend checks (guest)"
+cat "$work/guest-kernel.log"
+[ "$(section_rc kernel)" = 0 ] || bad "uvfio-vm-kernel checks failed"
+cat "$work/guest-busy.log"
+[ "$(section_rc busy)" = 0 ] || bad "a held group was not EBUSY"
+
+echo "=== lsvfio (guest)"
+cat "$work/guest-list.log"
+[ "$(section_rc list)" = 0 ] || bad "lsvfio (listing) failed"
+grep -q '^0000:01:00.0: .*\[1234:11e8\].*(vfio-pci, IOMMU group [0-9]*, in use)$' "$work/guest-list.log" ||
+	bad "the listing does not show edu, in use"
+grep -q '^0000:02:00.0: .*\[1b36:0010\].*(vfio-pci, IOMMU group [0-9]*, free)$' "$work/guest-list.log" ||
+	bad "the listing does not show nvme, free"
+for s in lsvfio-edu lsvfio-nvme; do
+	[ "$(section_rc $s)" = 0 ] || bad "$s failed"
+done
+echo "--- lsvfio 0000:01:00.0"
+cat "$work/guest-lsvfio-edu.log"
+grep -q 'Device \[1234:11e8\]' "$work/guest-lsvfio-edu.log" || bad "lsvfio edu: no 1234:11e8"
+grep -q 'Capabilities: \[40\] MSI: ' "$work/guest-lsvfio-edu.log" || bad "lsvfio edu: no MSI capability"
+grep -q 'VFIO: flags PCI RESET' "$work/guest-lsvfio-edu.log" || bad "lsvfio edu: no VFIO flags"
+echo "--- lsvfio 0000:02:00.0 (capabilities)"
+grep -E 'Device \[|Capabilities:|VFIO:|Region 0|IRQ 2' "$work/guest-lsvfio-nvme.log"
+grep -q 'Device \[1b36:0010\]' "$work/guest-lsvfio-nvme.log" || bad "lsvfio nvme: no 1b36:0010"
+grep -q 'MSI-X: Enable' "$work/guest-lsvfio-nvme.log" || bad "lsvfio nvme: no MSI-X capability"
+grep -q 'Express (v2) Endpoint' "$work/guest-lsvfio-nvme.log" || bad "lsvfio nvme: no PCIe capability"
+
+echo "=== timings: guest boot+tests+poweroff ${boot_s}s, whole run $(elapsed "$t0")s"
+if [ "$fail" = 0 ]; then
+	echo "vm: all checks passed"
+else
+	[ "${UVFIO_VM_KEEP:-}" ] || cp "$work/console.log" "${TMPDIR:-/tmp}/uvfio-vm-console.log"
+	echo "vm: console log: ${TMPDIR:-/tmp}/uvfio-vm-console.log"
+fi
+exit "$fail"

@@ -1,0 +1,321 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * uvfio-vm-kernel: what only the kernel backend does, checked inside the
+ * guest of tests/vm/run.sh against QEMU's edu and nvme bound to vfio-pci.
+ *
+ *   uvfio-vm-kernel checks EDU NVME   ioeventfd, IOVA ranges, a container
+ *                                     shared by two groups, dirty pages,
+ *                                     hot-reset info, DEVICE_FEATURE, BAR
+ *                                     mmap, MSI-X, reset
+ *   uvfio-vm-kernel hold ADDR SECS    keep ADDR open for SECS seconds
+ *   uvfio-vm-kernel busy ADDR         opening ADDR must fail with EBUSY
+ *
+ * One "ok  " or "FAIL" line per check; the exit status is the number of
+ * failures.  Statically linked: the guest has no libraries.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <linux/pci_regs.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <uvfio/client.h>
+#include "devices/edu/edu.h"
+#include "examples/edu_driver.h"
+
+#define BAR0 VFIO_PCI_BAR0_REGION_INDEX
+#define CFG  VFIO_PCI_CONFIG_REGION_INDEX
+
+static int failed;
+
+static void check(bool ok, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void check(bool ok, const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("%s ", ok ? "ok  " : "FAIL");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+	fflush(stdout);
+	if (!ok)
+		failed++;
+}
+
+static const char *err(int r)
+{
+	return r ? strerror(-r) : "ok";
+}
+
+static struct uvfio_device *open_dev(const char *addr)
+{
+	struct uvfio_device *d = NULL;
+	int r = uvfio_device_open(addr, NULL, &d);
+	check(r == 0, "open %s: %s", addr, err(r));
+	return r ? NULL : d;
+}
+
+/* Memory decoding and bus mastering on, as a driver's probe does. */
+static void enable(struct uvfio_device *d)
+{
+	uint16_t cmd = 0;
+	uvfio_region_read16(d, CFG, PCI_COMMAND, &cmd);
+	uvfio_region_write16(d, CFG, PCI_COMMAND,
+			     cmd | PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+}
+
+static bool wait_fd(int efd)
+{
+	struct pollfd p = { .fd = efd, .events = POLLIN };
+	uint64_t n;
+	return poll(&p, 1, 5000) == 1 && read(efd, &n, sizeof(n)) == sizeof(n);
+}
+
+static bool in_ranges(const struct uvfio_iova_range *r, int n, uint64_t iova,
+		      uint64_t size)
+{
+	for (int i = 0; i < n; i++)
+		if (iova >= r[i].start && iova + size - 1 <= r[i].last)
+			return true;
+	return false;
+}
+
+static void iova_and_sharing(struct uvfio_device *edu, struct uvfio_device *nvme)
+{
+	struct uvfio_iova_range r[16];
+	int n = uvfio_dma_iova_ranges(edu, r, 16);
+	char txt[512] = "";
+	size_t len = 0;
+	for (int i = 0; i < n && i < 16 && len < sizeof(txt); i++)
+		len += (size_t)snprintf(txt + len, sizeof(txt) - len,
+					" [0x%" PRIx64 "-0x%" PRIx64 "]",
+					r[i].start, r[i].last);
+	check(n >= 1, "IOVA ranges from VFIO_IOMMU_GET_INFO:%s", n > 0 ? txt : err(n));
+
+	struct uvfio_dma_buf *a = NULL, *b = NULL;
+	int ra = uvfio_dma_alloc(edu, 8192, 0, &a);
+	int rb = nvme ? uvfio_dma_alloc(nvme, 8192, 0, &b) : -ENODEV;
+	check(!ra && in_ranges(r, n, a->iova, a->size),
+	      "DMA buffer allocated inside the IOVA ranges: %s", err(ra));
+	/* One container: the second device's allocator avoids the first's. */
+	check(!ra && !rb && (b->iova >= a->iova + a->size || a->iova >= b->iova + b->size),
+	      "edu and nvme share one container: their buffers do not overlap: %s/%s",
+	      err(ra), err(rb));
+	if (a)
+		uvfio_dma_free(edu, a);
+	if (b)
+		uvfio_dma_free(nvme, b);
+}
+
+/* The device writes a buffer while dirty tracking is on. */
+static void dirty_pages(struct uvfio_device *edu)
+{
+	struct uvfio_dma_buf *b = NULL;
+	int efd = eventfd(0, EFD_CLOEXEC);
+	int r = uvfio_dma_alloc(edu, 2 * 4096, 0, &b);
+	if (r == 0)
+		r = uvfio_irq_enable(edu, VFIO_PCI_MSI_IRQ_INDEX, 0, 1, &efd);
+	check(r == 0, "dirty pages: buffer and MSI: %s", err(r));
+	if (r) {
+		close(efd);
+		return;
+	}
+	int start = uvfio_dma_dirty_start(edu);
+	uvfio_region_write32(edu, BAR0, EDU_REG_DMA_SRC, EDU_DMA_START);
+	uvfio_region_write32(edu, BAR0, EDU_REG_DMA_DST, (uint32_t)b->iova + 4096);
+	uvfio_region_write32(edu, BAR0, EDU_REG_DMA_CNT, 64);
+	uvfio_region_write32(edu, BAR0, EDU_REG_DMA_CMD,
+			     EDU_DMA_RUN | EDU_DMA_DIR_TO_RAM | EDU_DMA_IRQ);
+	bool irq = wait_fd(efd);
+	uvfio_region_write32(edu, BAR0, EDU_REG_IRQ_ACK, EDU_IRQ_DMA);
+	uint64_t bm[1] = { 0 };
+	int rep = uvfio_dma_dirty_report(edu, b->iova, b->size, 4096, bm);
+	/* A range that does not start at a mapping's start is refused. */
+	uint64_t bm2[1];
+	int bad = uvfio_dma_dirty_report(edu, b->iova + 4096, 4096, 4096, bm2);
+	int stop = uvfio_dma_dirty_stop(edu);
+	/* type1 without a page-tracking IOMMU reports every pinned page. */
+	check(!start && irq && !rep && (bm[0] & 2) && bad == -EINVAL && !stop,
+	      "dirty pages: start %s, device wrote page 1, report %s bitmap 0x%" PRIx64
+	      ", misaligned range %s, stop %s", err(start), err(rep), bm[0],
+	      bad == -EINVAL ? "EINVAL" : err(bad), err(stop));
+	uvfio_irq_disable(edu, VFIO_PCI_MSI_IRQ_INDEX);
+	uvfio_dma_free(edu, b);
+	close(efd);
+}
+
+static void hot_reset_info(struct uvfio_device *d, const char *addr)
+{
+	struct uvfio_hot_reset_dev devs[8];
+	int n = uvfio_device_hot_reset_info(d, devs, 8);
+	char txt[512] = "";
+	size_t len = 0;
+	bool self = false;
+	unsigned bus = 0, dev = 0, fn = 0;
+	sscanf(addr + 5, "%x:%x.%x", &bus, &dev, &fn);
+	for (int i = 0; i < n && i < 8 && len < sizeof(txt); i++) {
+		len += (size_t)snprintf(txt + len, sizeof(txt) - len,
+					" %04x:%02x:%02x.%x (group %u)",
+					devs[i].segment, devs[i].bus,
+					devs[i].devfn >> 3, devs[i].devfn & 7,
+					devs[i].group_id);
+		self |= devs[i].bus == bus && devs[i].devfn == (dev << 3 | fn);
+	}
+	check(n >= 1 && self, "hot reset of %s would reset:%s", addr,
+	      n > 0 ? txt : err(n));
+}
+
+static void features(struct uvfio_device *d)
+{
+	uint8_t uuid[16] = { 0 };
+	int tok = uvfio_device_feature(d, VFIO_DEVICE_FEATURE_PCI_VF_TOKEN |
+				       VFIO_DEVICE_FEATURE_PROBE |
+				       VFIO_DEVICE_FEATURE_SET, uuid, sizeof(uuid));
+	uint64_t mig = 0;
+	int m = uvfio_device_feature(d, VFIO_DEVICE_FEATURE_MIGRATION |
+				     VFIO_DEVICE_FEATURE_GET, &mig, sizeof(mig));
+	int lp = uvfio_device_feature(d, 3 /* LOW_POWER_ENTRY */ |
+				      VFIO_DEVICE_FEATURE_PROBE |
+				      VFIO_DEVICE_FEATURE_SET, NULL, 0);
+	int bad = uvfio_device_feature(d, VFIO_DEVICE_FEATURE_GET |
+				       VFIO_DEVICE_FEATURE_SET, NULL, 0);
+	check(tok == -ENOTTY && m == -ENOTTY && lp == 0 && bad == -EINVAL,
+	      "DEVICE_FEATURE: VF token probe %s, migration %s, low-power entry "
+	      "probe %s, GET|SET %s", err(tok), err(m), err(lp), err(bad));
+}
+
+/*
+ * The kernel saves config space around a reset and restores it: COMMAND
+ * comes back as it was (uvfio's edu model returns it to 0 instead).
+ */
+static void edu_reset(struct uvfio_device *d)
+{
+	uint16_t before = 0, after = 0;
+	uvfio_region_read16(d, CFG, PCI_COMMAND, &before);
+	int r = uvfio_device_reset(d);
+	uvfio_region_read16(d, CFG, PCI_COMMAND, &after);
+	check(r == 0, "edu reset (bus reset behind its root port): %s, COMMAND "
+	      "0x%04x before, 0x%04x after", err(r), before, after);
+}
+
+static void nvme_checks(struct uvfio_device *d, const char *addr)
+{
+	enable(d);
+	struct uvfio_region_info ri;
+	int r = uvfio_region_get_info(d, BAR0, &ri);
+	check(r == 0 && (ri.flags & VFIO_REGION_INFO_FLAG_MMAP),
+	      "nvme BAR0: %s, size 0x%" PRIx64 ", offset 0x%" PRIx64
+	      ", mmap %s, sparse %s (%u areas), MSI-X mappable %s", err(r), ri.size,
+	      ri.offset, ri.flags & VFIO_REGION_INFO_FLAG_MMAP ? "yes" : "no",
+	      ri.sparse ? "yes" : "no", ri.nr_areas,
+	      ri.msix_mappable ? "yes" : "no");
+
+	uint64_t cap_rd = 0, cap_mm = 0;
+	int r1 = uvfio_region_read64(d, BAR0, 0, &cap_rd);
+	void *base = NULL;
+	int r2 = uvfio_region_mmap(d, BAR0, &base);
+	int r3 = r2 ? r2 : uvfio_region_read64(d, BAR0, 0, &cap_mm);
+	uint32_t vs = 0;
+	if (!r2)
+		vs = *(volatile uint32_t *)((uint8_t *)base + 8);
+	check(!r1 && !r3 && cap_rd == cap_mm && cap_rd && vs,
+	      "nvme CAP 0x%016" PRIx64 " by pread, 0x%016" PRIx64
+	      " through the BAR mmap (%s), VS 0x%08x", cap_rd, cap_mm, err(r2), vs);
+	if (!r2)
+		uvfio_region_munmap(d, BAR0);
+
+	struct uvfio_irq_info ii;
+	r = uvfio_irq_get_info(d, VFIO_PCI_MSIX_IRQ_INDEX, &ii);
+	int fds[2] = { eventfd(0, EFD_CLOEXEC), eventfd(0, EFD_CLOEXEC) };
+	int en = r ? r : uvfio_irq_enable(d, VFIO_PCI_MSIX_IRQ_INDEX, 0, 2, fds);
+	/* A loopback trigger of vector 1 reaches its eventfd. */
+	int trig = en ? en : uvfio_irq_set(d, VFIO_PCI_MSIX_IRQ_INDEX,
+					   VFIO_IRQ_SET_DATA_NONE |
+					   VFIO_IRQ_SET_ACTION_TRIGGER, 1, 1, NULL);
+	bool got = !trig && wait_fd(fds[1]);
+	int dis = uvfio_irq_disable(d, VFIO_PCI_MSIX_IRQ_INDEX);
+	check(!r && ii.count > 2 && !en && got && !dis,
+	      "nvme MSI-X: %u vectors, 2 bound %s, vector 1 triggered %s, disable %s",
+	      ii.count, err(en), got ? "and received" : "MISSING", err(dis));
+	close(fds[0]);
+	close(fds[1]);
+
+	struct uvfio_device_info di;
+	uvfio_device_get_info(d, &di);
+	r = uvfio_device_reset(d);
+	uint16_t cmd = 0xffff;
+	uvfio_region_read16(d, CFG, PCI_COMMAND, &cmd);
+	check(r == 0 && (di.flags & VFIO_DEVICE_FLAGS_RESET),
+	      "nvme reset (RESET flag %s): %s, COMMAND after it 0x%04x",
+	      di.flags & VFIO_DEVICE_FLAGS_RESET ? "set" : "clear", err(r), cmd);
+	hot_reset_info(d, addr);
+}
+
+static int checks(const char *edu_addr, const char *nvme_addr)
+{
+	struct uvfio_device *edu = open_dev(edu_addr);
+	if (!edu)
+		return 1;
+	enable(edu);
+	failed += edu_driver_ioeventfd(edu, stdout);
+
+	/* A second open of a device of the same group shares the group. */
+	struct uvfio_device *again = open_dev(edu_addr);
+	uint32_t id = 0;
+	if (again) {
+		uvfio_region_read32(again, BAR0, EDU_REG_ID, &id);
+		uvfio_device_close(again);
+	}
+	uint32_t id2 = 0;
+	uvfio_region_read32(edu, BAR0, EDU_REG_ID, &id2);
+	check(id == EDU_ID && id2 == EDU_ID,
+	      "edu opened twice in one program (one group fd): 0x%08x, "
+	      "still 0x%08x after the second closed", id, id2);
+
+	struct uvfio_device *nvme = open_dev(nvme_addr);
+	iova_and_sharing(edu, nvme);
+	dirty_pages(edu);
+	hot_reset_info(edu, edu_addr);
+	features(edu);
+	edu_reset(edu);
+	if (nvme) {
+		nvme_checks(nvme, nvme_addr);
+		uvfio_device_close(nvme);
+	}
+	uvfio_device_close(edu);
+	printf("%d failed\n", failed);
+	return failed;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 4 && !strcmp(argv[1], "checks"))
+		return checks(argv[2], argv[3]) ? 1 : 0;
+	if (argc == 4 && !strcmp(argv[1], "hold")) {
+		struct uvfio_device *d = open_dev(argv[2]);
+		if (!d)
+			return 1;
+		sleep((unsigned)atoi(argv[3]));
+		uvfio_device_close(d);
+		return 0;
+	}
+	if (argc == 3 && !strcmp(argv[1], "busy")) {
+		struct uvfio_device *d = NULL;
+		int r = uvfio_device_open(argv[2], NULL, &d);
+		check(r == -EBUSY, "open %s while another program holds it: %s",
+		      argv[2], err(r));
+		if (d)
+			uvfio_device_close(d);
+		return failed ? 1 : 0;
+	}
+	fprintf(stderr, "Usage: uvfio-vm-kernel checks EDU NVME | hold ADDR SECS | busy ADDR\n");
+	return 2;
+}
