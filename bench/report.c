@@ -39,7 +39,7 @@ const struct fig_desc bench_base_desc[BASE_COUNT] = {
 	[BASE_PEERCOPY] = BASE("raw_peer_copy_1m",
 			       "raw peer copy 1 MiB, on request", FIG_BANDWIDTH,
 			       MIB,
-			       "a peer on the server's CPU copies 1 MiB of shared memory per request, timed there"),
+			       "a peer on the server's CPU copies 1 MiB of shared memory into a buffer like testdev's per request, timed there"),
 };
 
 const struct fig_desc bench_fig_desc[FIG_COUNT] = {

@@ -1,7 +1,7 @@
 #!/bin/bash
 # The whole test suite: a normal gcc build, the real-kernel VM test
-# (tests/vm), a clang build, an ASan+UBSan build, and valgrind on the
-# protocol and integration tests.
+# (tests/vm), a clang build, an ASan+UBSan build, short runs of every
+# fuzz target, and valgrind on the protocol and integration tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/deps.sh
@@ -43,6 +43,17 @@ CC=clang run_build build-clang
 echo "=== ASan+UBSan build + tests"
 run_build build-asan -Db_sanitize=address,undefined -Db_lundef=false
 meson test -C build-asan --num-processes "$jobs" --print-errorlogs
+
+# libFuzzer targets (tests/fuzz), 60 s each, from the committed corpus;
+# any finding fails the run (scripts/fuzz.sh).  The normal builds above
+# already replayed every corpus and regression input ('fuzz' suite).
+echo "=== fuzz targets: 60 s each (clang, libFuzzer, ASan+UBSan)"
+if echo 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { return 0; }' |
+	clang -x c -fsanitize=fuzzer,address,undefined -o /dev/null - 2>/dev/null; then
+	FUZZ_BUILD=build-fuzz ./scripts/fuzz.sh all 60
+else
+	echo "clang with libFuzzer (libclang-rt-dev) not available: fuzz runs skipped"
+fi
 
 echo "=== valgrind: protocol and integration tests"
 meson test -C build --num-processes "$jobs" --print-errorlogs \

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "devices/models.h"
 
@@ -212,7 +213,8 @@ static void testdev_destroy(void *state)
 	if (!t)
 		return;
 	uvfio_dev_free(t->dev);
-	free(t->dma_buf);
+	if (t->dma_buf)
+		munmap(t->dma_buf, TESTDEV_DMA_BUF_SIZE);
 	free(t);
 }
 
@@ -221,7 +223,11 @@ static struct uvfio_dev *testdev_create(void **state)
 	struct testdev *t = calloc(1, sizeof(*t));
 	if (!t)
 		return NULL;
-	t->dma_buf = calloc(1, TESTDEV_DMA_BUF_SIZE);
+	/* Page aligned, like a real device's buffer: copies run faster. */
+	t->dma_buf = mmap(NULL, TESTDEV_DMA_BUF_SIZE, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (t->dma_buf == MAP_FAILED)
+		t->dma_buf = NULL;
 	t->dev = uvfio_dev_new("testdev");
 	if (!t->dma_buf || !t->dev)
 		goto fail;

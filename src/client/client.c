@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <syslog.h>
 
 #include "client/client_priv.h"
@@ -292,6 +293,9 @@ static int map_areas(struct region_map *m, const struct uvfio_region_info *info,
 {
 	int prot = (info->flags & VFIO_REGION_INFO_FLAG_READ ? PROT_READ : 0) |
 		   (info->flags & VFIO_REGION_INFO_FLAG_WRITE ? PROT_WRITE : 0);
+	/* Pages past the end of a file fault (SIGBUS) when touched. */
+	struct stat st;
+	bool file = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
 
 	for (unsigned i = 0; i < m->nr_areas; i++) {
 		const struct uvfio_region_area *a = &m->areas[i];
@@ -301,6 +305,10 @@ static int map_areas(struct region_map *m, const struct uvfio_region_info *info,
 		if (a->offset & (PAGE_SIZE_4K - 1) ||
 		    info->offset & (PAGE_SIZE_4K - 1) ||
 		    info->offset + a->offset > (uint64_t)INT64_MAX)
+			return -EINVAL;
+		if (file && (info->offset + a->offset > (uint64_t)st.st_size ||
+			     a->size > (uint64_t)st.st_size -
+				       (info->offset + a->offset)))
 			return -EINVAL;
 		void *p = mmap(m->base + a->offset, (size_t)a->size, prot,
 			       MAP_SHARED | MAP_FIXED, fd,

@@ -239,16 +239,26 @@ int uvfio_pci_add_raw_ext_cap(struct uvfio_pci *p, unsigned offset,
 				     offset, body, len));
 }
 
+static int hide(struct uvfio_pci *p, bool ext, uint16_t id)
+{
+	if (!p)
+		return -EINVAL;
+	int r = building(p) ? pci_cfg_hide(p->dev->cfg, ext, id) : -EBUSY;
+	if (r < 0)
+		uvfio_log(p->dev, LOG_ERR, "%s: hiding %scapability ID 0x%x "
+			  "refused: %s", p->dev->name, ext ? "extended " : "",
+			  id, why(r));
+	return r;
+}
+
 int uvfio_pci_hide_cap(struct uvfio_pci *p, uint8_t id)
 {
-	return BUILD(p, "hiding a capability", id,
-		     pci_cfg_hide(p->dev->cfg, false, id));
+	return hide(p, false, id);
 }
 
 int uvfio_pci_hide_ext_cap(struct uvfio_pci *p, uint16_t id)
 {
-	return BUILD(p, "hiding an extended capability", id,
-		     pci_cfg_hide(p->dev->cfg, true, id));
+	return hide(p, true, id);
 }
 
 /* ---- the device's side ------------------------------------------------ */

@@ -43,7 +43,6 @@ static int begin(struct pci_cfg *cfg, unsigned off, uint8_t id, unsigned len)
 
 static unsigned pm_length(const struct pci_cfg *cfg, unsigned off)
 {
-	(void)cfg, (void)off;
 	return PCI_PM_SIZEOF;
 }
 
@@ -232,7 +231,6 @@ unsigned pci_cfg_msi_vectors(const struct pci_cfg *cfg)
 
 static unsigned msix_length(const struct pci_cfg *cfg, unsigned off)
 {
-	(void)cfg, (void)off;
 	return PCI_CAP_MSIX_SIZEOF;
 }
 
@@ -391,7 +389,6 @@ int pci_cap_add_pcie(struct pci_cfg *cfg, unsigned off, unsigned type,
 
 static unsigned af_length(const struct pci_cfg *cfg, unsigned off)
 {
-	(void)cfg, (void)off;
 	return PCI_CAP_AF_SIZEOF;
 }
 
@@ -438,7 +435,6 @@ int pci_cap_add_af(struct pci_cfg *cfg, unsigned off)
 
 static unsigned vpd_length(const struct pci_cfg *cfg, unsigned off)
 {
-	(void)cfg, (void)off;
 	return PCI_CAP_VPD_SIZEOF;
 }
 
@@ -521,7 +517,6 @@ static unsigned vendor_length(const struct pci_cfg *cfg, unsigned off)
 
 static int vendor_init(struct pci_cfg *cfg, struct pci_cap *c)
 {
-	(void)cfg;
 	for (unsigned i = PCI_CAP_FLAGS; i < c->len; i++)
 		pci_perm(c, i, 1, 0, 0xff);
 	return 0;

@@ -290,6 +290,9 @@ int pci_cfg_add_raw(struct pci_cfg *cfg, bool ext, uint16_t id,
 	int o = pci_cfg_place(cfg, ext, off, hdr + (unsigned)len);
 	if (o < 0)
 		return o;
+	int r = ext ? pci_cfg_ext_anchor(cfg, (unsigned)o) : 0;
+	if (r < 0)
+		return r;
 	if (ext)
 		pci_cfg_poke(cfg, (uint32_t)o, 4, id | (uint32_t)version << 16);
 	else

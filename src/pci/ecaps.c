@@ -76,7 +76,6 @@ static void poke_bytes(struct pci_cfg *cfg, uint32_t off, const void *data,
 
 static unsigned aer_length(const struct pci_cfg *cfg, unsigned off)
 {
-	(void)cfg, (void)off;
 	return PCI_ERR_ROOT_COMMAND;
 }
 
@@ -124,19 +123,16 @@ int pci_cap_add_aer(struct pci_cfg *cfg, unsigned off)
 
 static unsigned dsn_length(const struct pci_cfg *cfg, unsigned off)
 {
-	(void)cfg, (void)off;
 	return PCI_EXT_CAP_DSN_SIZEOF;
 }
 
 static unsigned ari_length(const struct pci_cfg *cfg, unsigned off)
 {
-	(void)cfg, (void)off;
 	return PCI_EXT_CAP_ARI_SIZEOF;
 }
 
 static unsigned sriov_length(const struct pci_cfg *cfg, unsigned off)
 {
-	(void)cfg, (void)off;
 	return PCI_EXT_CAP_SRIOV_SIZEOF;
 }
 
@@ -228,7 +224,6 @@ static unsigned dvsec_length(const struct pci_cfg *cfg, unsigned off)
 
 static int pass_through_init(struct pci_cfg *cfg, struct pci_cap *c)
 {
-	(void)cfg;
 	for (unsigned i = 4; i < c->len; i++)
 		pci_perm(c, i, 1, 0, 0xff);
 	return 0;

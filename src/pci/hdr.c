@@ -30,7 +30,6 @@ static bool is_bar_off(unsigned off)
 
 static int hdr_init(struct pci_cfg *cfg, struct pci_cap *h)
 {
-	(void)cfg;
 	/* Identity is virtual: a model (or a VF's all-ones) can be masked. */
 	pci_perm(h, PCI_VENDOR_ID, 2, 0xffff, 0);
 	pci_perm(h, PCI_DEVICE_ID, 2, 0xffff, 0);

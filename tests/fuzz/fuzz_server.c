@@ -14,6 +14,7 @@
  *              bit 4 server max_data_xfer_size 4 KiB (else 64 KiB),
  *              bit 5 server max_msg_fds 1 (else 16),
  *              bit 6 server refuses REGION_WRITE_MULTI
+ *              bit 7 small server send buffer: replies wait for room
  *   then records: u8 fdspec, a message (its own msg_size says how long)
  *     fdspec bits 0-2 fds attached (7: 17, more than allowed),
  *            bits 3-4 kind (eventfd, memfd, socket, mixed),
@@ -27,6 +28,7 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "devices/models.h"
@@ -102,6 +104,15 @@ static void send_stream(struct fin *in, int sock)
 			n = MAX_FDS;
 		n = fuzz_make_fds((enum fuzz_fd_kind)((spec >> 3) & 3), n,
 				  fuzz_memfd_sizes[(spec >> 5) & 3], fds);
+		/* Eventfds arrive signalled: an INTx unmask fd fires. */
+		for (unsigned i = 0; i < n; i++) {
+			struct stat st;
+			if (fstat(fds[i], &st) == 0 && !S_ISREG(st.st_mode) &&
+			    !S_ISSOCK(st.st_mode) &&
+			    write(fds[i], &(uint64_t){ 1 }, 8) < 0) {
+				/* a full counter: fine */
+			}
+		}
 		int r = fuzz_send(sock, in->p, len, fds, n);
 		fuzz_close_fds(fds, n);
 		in->p += len;
@@ -123,8 +134,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		.max_data_xfer_size = cfg & 0x10 ? 4096 : 65536,
 		.max_msg_fds = cfg & 0x20 ? 1 : 16,
 		.no_write_multiple = cfg & 0x40,
-		/* A safety net only: with the stream closed nothing waits. */
-		.reply_timeout_ms = 50,
+		/* A safety net only: with the stream closed nothing waits,
+		 * except for room in a small send buffer (bit 7). */
+		.reply_timeout_ms = cfg & 0x80 ? 1 : 50,
 	};
 	struct uvfio_server *srv = uvfio_server_new(g_dev, &o);
 	if (!srv)
@@ -132,6 +144,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int sv[2];
 	if (fuzz_socketpair(sv) < 0)
 		fuzz_die("server: socketpair failed");
+	if (cfg & 0x80) {
+		int small = 4096;
+		setsockopt(sv[1], SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
+	}
 	if (uvfio_server_adopt_fd(srv, sv[1]) < 0)
 		fuzz_die("server: adopt failed");
 

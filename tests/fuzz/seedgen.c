@@ -26,11 +26,16 @@
 static char g_dir[4096];
 static uint16_t g_id;
 
-static void out(const char *target, const char *name, const struct buf *b)
+void seed_out(const char *target, const char *name, const struct buf *b)
 {
 	char dir[4200];
 	snprintf(dir, sizeof(dir), "%s/%s", g_dir, target);
 	seed_write(dir, name, b);
+}
+
+static void out(const char *target, const char *name, const struct buf *b)
+{
+	seed_out(target, name, b);
 }
 
 /* ---- server: hand-built messages --------------------------------- */
@@ -231,6 +236,39 @@ static void server_commands(void)
 		out("server", shared ? "scn-dma-shared" : "scn-dma-messages", &b);
 	}
 
+	/* Commands queued behind a DMA request, then its reply; an error
+	 * reply to the next one; the replies wait for room (cfg bit 7). */
+	for (int small = 0; small < 2; small++) {
+		start(&b, small ? 0x80 : 0);
+		map(&b, 0, 3, 0x40000, 0x1000);
+		wr32(&b, 0, TESTDEV_REG_DMA_ADDR, 0x40000);
+		wr32(&b, 0, TESTDEV_REG_DMA_ADDR + 4, 0);
+		wr32(&b, 0, TESTDEV_REG_DMA_LEN, 64);
+		wr32(&b, 0, TESTDEV_REG_DMA_CMD, 1);
+		rw(&b, VU_CMD_REGION_READ, 0, 2, 0, 4096, NULL);
+		msg(&b, 0, VU_CMD_DEVICE_GET_INFO, 0, &gi, sizeof(gi));
+		rw(&b, VU_CMD_REGION_WRITE, VU_F_NO_REPLY, 9, 0, 4, "abcd");
+		struct vu_hdr rh = { .msg_id = 0, .command = VU_CMD_DMA_READ,
+				     .msg_size = 16 + 16 + 64,
+				     .flags = VU_F_TYPE_REPLY };
+		const uint64_t body[2] = { 0x40000, 64 };
+		uint8_t data[64] = { 1, 2, 3 };
+		buf_u8(&b, 0);
+		buf_put(&b, &rh, sizeof(rh));
+		buf_put(&b, body, sizeof(body));
+		buf_put(&b, data, sizeof(data));
+		wr32(&b, 0, TESTDEV_REG_DMA_CMD, 2);
+		rh = (struct vu_hdr){ .msg_id = 1, .command = VU_CMD_DMA_WRITE,
+				      .msg_size = 16, .error = EFAULT,
+				      .flags = VU_F_TYPE_REPLY | VU_F_ERROR };
+		buf_u8(&b, 0);
+		buf_put(&b, &rh, sizeof(rh));
+		for (int i = 0; i < 8; i++)
+			rw(&b, VU_CMD_REGION_READ, 0, 2, (uint64_t)i << 16, 65536, NULL);
+		out("server", small ? "scn-dma-pending-small-buffer" :
+				      "scn-dma-pending", &b);
+	}
+
 	/* Config space: BAR sizing, COMMAND, MSI enable. */
 	start(&b, 0);
 	for (uint32_t bar = 0; bar < 7; bar++) {
@@ -368,11 +406,13 @@ static void recorded(void)
 			buf_free(&b);
 		}
 		if (s[i].client) {
-			rec_to_client_seed(&r, (uint8_t)s[i].arg, &b);
+			rec_to_client_seed(&r, (uint8_t)s[i].arg, &b, NULL, NULL);
 			snprintf(name, sizeof(name), "rec-%s", s[i].name);
 			out("client", name, &b);
 			buf_free(&b);
 		}
+		if (!strcmp(s[i].name, "session-cfg0"))
+			client_variants(&r, 0);
 		recording_free(&r);
 	}
 }
@@ -423,76 +463,113 @@ static void version_seeds(void)
 	buf_free(&b);
 }
 
-/* op: kind | size index << 2 | reset << 7; then u16 offset, value */
-static void acc(struct buf *b, unsigned kind, unsigned szi, uint16_t off,
-		const void *val, size_t len)
+/* fuzz_config: op = kind | size index << 3 | sel << 6; u16 offset, value */
+static void acc(struct buf *b, unsigned kind, unsigned szi, unsigned sel,
+		uint16_t off, const void *val, size_t len)
 {
-	buf_u8(b, (uint8_t)(kind | szi << 2));
+	buf_u8(b, (uint8_t)(kind | szi << 3 | sel << 6));
 	buf_u16(b, off);
-	if (kind == 1 || kind == 2)
+	if (kind == 1 || kind == 2 || kind == 5)
 		buf_put(b, val, len);
+}
+
+/* SET_IRQS: data nibble (0 none, 1 bool, 2 eventfd), action (0 mask,
+ * 1 unmask, 2 trigger). */
+static void cfg_irqs(struct buf *b, unsigned index, unsigned data,
+		     unsigned action, uint8_t start, uint8_t count)
+{
+	buf_u8(b, (uint8_t)(6 | index << 6));
+	buf_u8(b, (uint8_t)(data | action << 4));
+	buf_u8(b, start);
+	buf_u8(b, count);
+	for (unsigned i = 0; i < count; i++)
+		buf_u8(b, 1);
+}
+
+static void config_device(unsigned d, uint16_t cfg_size)
+{
+	static const uint8_t ones[256] = { [0 ... 255] = 0xff };
+	static const uint8_t zero[256];
+	static const size_t sz[7] = { 1, 2, 4, 8, 3, 16, 256 };
+	struct buf b = { 0 };
+	char name[48];
+
+	buf_u8(&b, (uint8_t)d);
+	for (unsigned bar = 0; bar < 7; bar++)
+		acc(&b, 3, 2, 0, (uint16_t)bar, NULL, 0);
+	snprintf(name, sizeof(name), "dev%u-bar-sizing", d);
+	out("config", name, &b);
+	buf_free(&b);
+
+	for (unsigned szi = 0; szi < 7; szi += 2) {
+		buf_u8(&b, (uint8_t)d);
+		for (unsigned off = 0; off < cfg_size; off += (unsigned)sz[szi])
+			acc(&b, 0, szi, 0, (uint16_t)off, NULL, 0);
+		snprintf(name, sizeof(name), "dev%u-read-all-%zu", d, sz[szi]);
+		out("config", name, &b);
+		buf_free(&b);
+	}
+	for (unsigned szi = 0; szi < 3; szi++) {
+		for (int v = 0; v < 2; v++) {
+			buf_u8(&b, (uint8_t)d);
+			for (unsigned off = 0; off + sz[szi] <= cfg_size;
+			     off += (unsigned)sz[szi])
+				acc(&b, 2, szi, 0, (uint16_t)off, v ? ones : zero,
+				    sz[szi]);
+			snprintf(name, sizeof(name), "dev%u-write-all-%s-%zu", d,
+				 v ? "ones" : "zeros", sz[szi]);
+			out("config", name, &b);
+			buf_free(&b);
+		}
+	}
+	/* A driver: COMMAND, addresses, MSI and MSI-X enabled through
+	 * SET_IRQS, the capabilities' control registers all set. */
+	buf_u8(&b, (uint8_t)d);
+	const uint16_t cmd = PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER | PCI_COMMAND_IO;
+	acc(&b, 2, 1, 0, PCI_COMMAND, &cmd, 2);
+	const uint32_t addr[7] = { 0xe0000000, 0x1, 0xfe000000, 0xc001,
+				   0xfd000000, 0, 0xfeb00001 };
+	for (unsigned i = 0; i < 6; i++)
+		acc(&b, 2, 2, 0, (uint16_t)(PCI_BASE_ADDRESS_0 + 4 * i), &addr[i], 4);
+	acc(&b, 2, 2, 0, PCI_ROM_ADDRESS, &addr[6], 4);
+	cfg_irqs(&b, 1, 2, 2, 0, 4);
+	for (unsigned off = 0x40; off < 0x100; off += 2)
+		acc(&b, 2, 1, 0, (uint16_t)off, "\x01\x80", 2);
+	cfg_irqs(&b, 1, 0, 2, 0, 0);
+	cfg_irqs(&b, 2, 2, 2, 0, 16);
+	/* The MSI-X table (capdev: BAR2 offset 0) and PBA, vector 3. */
+	const uint32_t entry[4] = { 0xfee00000, 0, 0x4041, 0 };
+	acc(&b, 5, 5, 1, 0x30, entry, 16);
+	acc(&b, 4, 2, 1, 0x1000, NULL, 0);
+	cfg_irqs(&b, 0, 2, 2, 0, 1);
+	cfg_irqs(&b, 0, 0, 0, 0, 1);
+	acc(&b, 2, 1, 0, PCI_COMMAND, "\x07\x04", 2);   /* INTx disable */
+	buf_u8(&b, 7);                              /* reset */
+	snprintf(name, sizeof(name), "dev%u-driver", d);
+	out("config", name, &b);
+	buf_free(&b);
+
+	/* Out of range, straddling the end, odd sizes. */
+	buf_u8(&b, (uint8_t)d);
+	acc(&b, 0, 2, 0, (uint16_t)(cfg_size - 2), NULL, 0);
+	acc(&b, 1, 3, 0, (uint16_t)(cfg_size - 4), ones, 8);
+	acc(&b, 0, 6, 0, 0x01, NULL, 0);
+	acc(&b, 0, 2, 0, 0x1000, NULL, 0);
+	acc(&b, 0, 2, 0, 0x0ffc, NULL, 0);
+	acc(&b, 4, 2, 3, 0xffff, NULL, 0);
+	buf_u8(&b, 1 | 7 << 3);          /* a 10-byte write at 0x3e */
+	buf_u8(&b, 9);
+	buf_u16(&b, 0x3e);
+	buf_put(&b, ones, 10);
+	snprintf(name, sizeof(name), "dev%u-edges", d);
+	out("config", name, &b);
+	buf_free(&b);
 }
 
 static void config_seeds(void)
 {
-	struct buf b = { 0 };
-	static const uint8_t ones[256] = { [0 ... 255] = 0xff };
-	static const uint8_t zero[256];
-
-	for (unsigned bar = 0; bar < 7; bar++)
-		acc(&b, 3, 2, (uint16_t)bar, NULL, 0);
-	out("config", "bar-sizing", &b);
-	buf_free(&b);
-
-	for (unsigned szi = 0; szi < 7; szi++) {
-		static const size_t sz[7] = { 1, 2, 4, 8, 3, 16, 256 };
-		for (uint16_t off = 0; off < 0x100; off = (uint16_t)(off + sz[szi]))
-			acc(&b, 0, szi, off, NULL, 0);
-		char name[32];
-		snprintf(name, sizeof(name), "read-all-%zu", sz[szi]);
-		out("config", name, &b);
-		buf_free(&b);
-	}
-	for (unsigned szi = 0; szi < 7; szi++) {
-		static const size_t sz[7] = { 1, 2, 4, 8, 3, 16, 256 };
-		for (uint16_t off = 0; off + sz[szi] <= 0x100;
-		     off = (uint16_t)(off + sz[szi]))
-			acc(&b, 2, szi, off, szi & 1 ? ones : zero, sz[szi]);
-		char name[32];
-		snprintf(name, sizeof(name), "write-all-%zu", sz[szi]);
-		out("config", name, &b);
-		buf_free(&b);
-	}
-	/* A driver: COMMAND, the BARs given addresses, MSI programmed. */
-	const uint16_t cmd = PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER | PCI_COMMAND_IO;
-	acc(&b, 2, 1, PCI_COMMAND, &cmd, 2);
-	const uint32_t addr[6] = { 0xe0000000, 0x1, 0xfe000000, 0xc001, 0xfd000000, 0 };
-	for (unsigned i = 0; i < 6; i++)
-		acc(&b, 2, 2, (uint16_t)(PCI_BASE_ADDRESS_0 + 4 * i), &addr[i], 4);
-	const uint32_t rom = 0xfeb00001;
-	acc(&b, 2, 2, PCI_ROM_ADDRESS, &rom, 4);
-	const uint32_t msi[4] = { 0x00810005 | 0x5 << 20, 0xfee00000, 0, 0x4041 };
-	acc(&b, 2, 5, 0x40, msi, 16);
-	acc(&b, 2, 0, PCI_INTERRUPT_LINE, "\x0b", 1);
-	acc(&b, 2, 0, PCI_LATENCY_TIMER, "\x40", 1);
-	acc(&b, 2, 1, PCI_STATUS, "\xff\xff", 2);
-	out("config", "driver", &b);
-	buf_free(&b);
-
-	/* Out of range, straddling the end, reset in between. */
-	acc(&b, 0, 2, 0xfe, NULL, 0);
-	acc(&b, 1, 3, 0xfc, ones, 8);
-	acc(&b, 0, 6, 0x01, NULL, 0);
-	acc(&b, 0, 2, 0x1000, NULL, 0);
-	acc(&b, 0, 2, 0x0ffc, NULL, 0);
-	buf_u8(&b, 0x80 | 2 << 2);
-	buf_u16(&b, 0);
-	buf_u8(&b, 1 | 7 << 2);          /* a 10-byte write at 0x3e */
-	buf_u8(&b, 9);
-	buf_u16(&b, 0x3e);
-	buf_put(&b, ones, 10);
-	out("config", "edges", &b);
-	buf_free(&b);
+	config_device(0, 4096);   /* capdev, PCI Express */
+	config_device(1, 256);    /* conventional */
 }
 
 int main(int argc, char **argv)

@@ -49,7 +49,19 @@ void recording_free(struct recording *r);
  * messages after VERSION) and the client target (the server's side). */
 void rec_to_server_seed(const struct recording *r, uint8_t cfg,
 			struct buf *out);
+/*
+ * @hook (may be NULL) sees each message of the server's side first; when
+ * it returns true it has written its own records in its place.
+ */
+typedef bool (*client_hook)(size_t i, const struct rec_msg *m,
+			    struct buf *out, void *arg);
 void rec_to_client_seed(const struct recording *r, uint8_t cfg,
-			struct buf *out);
+			struct buf *out, client_hook hook, void *arg);
+/* One record of a client-target input (fuzz_client.c). */
+void client_record(struct buf *out, uint8_t ctl, const void *p, size_t len);
+/* Hostile variants of the client session's replies (seedgen_client.c). */
+void client_variants(const struct recording *session, uint8_t cfg);
+/* Write a seed under the corpus directory (seedgen.c). */
+void seed_out(const char *target, const char *name, const struct buf *b);
 
 #endif

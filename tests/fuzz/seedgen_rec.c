@@ -242,13 +242,24 @@ static uint8_t client_fd_class(const struct rec_msg *m)
 	}
 }
 
+void client_record(struct buf *out, uint8_t ctl, const void *p, size_t len)
+{
+	if (len > 0xffff)
+		len = 0xffff;   /* a big read: its data cut short */
+	buf_u8(out, ctl);
+	buf_u16(out, (uint16_t)len);
+	buf_put(out, p, len);
+}
+
 void rec_to_client_seed(const struct recording *r, uint8_t cfg,
-			struct buf *out)
+			struct buf *out, client_hook hook, void *arg)
 {
 	buf_u8(out, cfg);
 	for (size_t i = 0; i < r->n; i++) {
 		const struct rec_msg *m = &r->m[i];
 		if (!m->to_client)
+			continue;
+		if (hook && hook(i, m, out, arg))
 			continue;
 		uint32_t len = m->hdr.msg_size - (uint32_t)sizeof(m->hdr);
 		uint8_t ctl = (uint8_t)(client_fd_class(m) << 3);
@@ -264,10 +275,6 @@ void rec_to_client_seed(const struct recording *r, uint8_t cfg,
 			len = 4;
 			body = &m->hdr.error;
 		}
-		if (len > 0xffff)
-			len = 0xffff;   /* a big read: its data cut short */
-		buf_u8(out, ctl);
-		buf_u16(out, (uint16_t)len);
-		buf_put(out, body, len);
+		client_record(out, ctl, body, len);
 	}
 }

@@ -228,8 +228,9 @@ void tu_spec_tables(struct tu_spec *s)
 	tu_spec_rw(s, TU_MSIX + PCI_CAP_MSIX_SIZEOF, 4, 0xffffffff);
 	tu_spec_rw(s, TU_PCIE + PCI_CAP_EXP_ENDPOINT_SIZEOF_V2, 2, 0xffff);
 	tu_spec_rw(s, TU_AF + PCI_CAP_AF_SIZEOF, 2, 0xffff);
-	tu_spec_rw(s, TU_VNDR + TU_VNDR_LEN, 1, 0xff);
-	tu_spec_rw(s, TU_DVSEC + 16, 4, 0xffffffff);
+	memset(s->rw + TU_VNDR + TU_VNDR_LEN, 0xff,
+	       PCI_CFG_SPACE_SIZE - TU_VNDR - TU_VNDR_LEN);
+	memset(s->rw + TU_DVSEC + 16, 0xff, PCI_CFG_EXP_SIZE - TU_DVSEC - 16);
 }
 
 uint8_t tu_expect(const struct tu_spec *s, unsigned off, uint8_t old,

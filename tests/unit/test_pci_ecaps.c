@@ -261,6 +261,13 @@ static void test_first_extended_elsewhere(void **state)
 	assert_int_equal(PCI_EXT_CAP_NEXT(h), 0x200);
 	assert_int_equal(PCI_EXT_CAP_NEXT(tu_rd(cfg, 0x200, 4)), 0);
 	pci_cfg_free(cfg);
+	/* The same for a raw capability. */
+	cfg = pci_cfg_new(PCI_CFG_EXP_SIZE);
+	assert_int_equal(pci_cfg_add_raw(cfg, true, PCI_EXT_CAP_ID_DSN, 1, 0x300,
+					 (const uint8_t[8]){ 0 }, 8), 0x300);
+	assert_int_equal(PCI_EXT_CAP_NEXT(tu_rd(cfg, PCI_CFG_SIZE, 4)), 0x300);
+	assert_int_equal(PCI_EXT_CAP_ID(tu_rd(cfg, 0x300, 4)), PCI_EXT_CAP_ID_DSN);
+	pci_cfg_free(cfg);
 }
 
 static void test_extended_errors(void **state)
