@@ -5,6 +5,7 @@
  * allocated.  The backend does the mapping itself.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <syslog.h>
@@ -250,7 +251,7 @@ int uvfio_dma_unmap_all(struct uvfio_device *dev)
 /* Page-rounded shared memory; *@fd keeps the memfd for the mapping. */
 static int dma_memory(size_t len, void **mem, int *fd)
 {
-	*fd = memfd_create("uvfio-dma", MFD_CLOEXEC);
+	*fd = memfd_create("uvfio-dma", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (*fd < 0)
 		return -errno;
 	if (ftruncate(*fd, (off_t)len) < 0) {
@@ -258,6 +259,12 @@ static int dma_memory(size_t len, void **mem, int *fd)
 		close_fd(fd);
 		return r;
 	}
+	/*
+	 * Sealed at its size, a server may touch the memory directly: it
+	 * knows it cannot shrink under its mapping (else it copies through
+	 * a system call that cannot fault).  Best effort.
+	 */
+	fcntl(*fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL);
 	*mem = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, *fd, 0);
 	if (*mem == MAP_FAILED) {
 		int r = -errno;

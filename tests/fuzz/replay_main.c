@@ -93,7 +93,8 @@ static int replay_path(const char *path, unsigned *count)
 		names[n++] = strdup(e->d_name);
 	}
 	closedir(d);
-	qsort(names, n, sizeof(*names), cmp_names);
+	if (n > 1)
+		qsort(names, n, sizeof(*names), cmp_names);
 	int r = 0;
 	for (size_t i = 0; i < n; i++) {
 		char full[4096];

@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -372,6 +373,27 @@ static void test_window_file_shrunk(void **state)
 	}
 }
 
+/* Sealed against shrinking, the file stays whole: DMA just works. */
+static void test_window_file_sealed(void **state)
+{
+	struct pc pc;
+	pc_open(&pc);
+	int fd = memfd_create("uvfio-hostile", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, 8192), 0);
+	assert_int_equal(fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK), 0);
+	struct vu_dma_map m = { .argsz = 32, .flags = 3, .addr = 0x7100000,
+				.size = 8192 };
+	assert_int_equal(pc_call(&pc, VU_CMD_DMA_MAP, &m, sizeof(m), &fd, 1), 0);
+	assert_int_equal(ftruncate(fd, 0), -1);
+	assert_int_equal(errno, EPERM);
+	for (uint32_t cmd = 1; cmd <= 2; cmd++)
+		assert_int_equal(device_dma(&pc, 0x7100000, 8192, cmd), 0);
+	close(fd);
+	h_case_done(&pc, false, "sealed window file");
+	pc_close(&pc);
+}
+
 #define T(f) cmocka_unit_test_teardown(f, pc_test_teardown)
 
 int main(void)
@@ -384,6 +406,7 @@ int main(void)
 		T(test_requests_unread),
 		T(test_65535_dma_maps),
 		T(test_window_file_shrunk),
+		T(test_window_file_sealed),
 	};
 	return cmocka_run_group_tests(tests, h_group_setup, h_group_teardown);
 }

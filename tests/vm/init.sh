@@ -42,6 +42,7 @@ run() {   # name command...: output to /tmp/name.log, exit status kept
 }
 
 run edu /bin/uvfio-vm-edu "$EDU"
+run cfgdiff /bin/uvfio-vm-cfgdiff "$EDU"
 run kernel /bin/uvfio-vm-kernel checks "$EDU" "$NVME"
 # The listing while another program holds edu's group: "in use" there,
 # "free" for nvme, and a second open of edu refused with EBUSY.
@@ -58,7 +59,7 @@ wait $hold
 run lsvfio-edu /bin/lsvfio "$EDU"
 run lsvfio-nvme /bin/lsvfio "$NVME"
 
-for name in edu kernel list busy lsvfio-edu lsvfio-nvme; do
+for name in edu cfgdiff kernel list busy lsvfio-edu lsvfio-nvme; do
 	say "BEGIN $name"
 	cat /tmp/$name.log
 	say "END $name rc=$(cat /tmp/$name.rc)"

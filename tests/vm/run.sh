@@ -23,6 +23,7 @@ if [ $# -ge 1 ]; then
 	UVFIO_VM_EDU=${UVFIO_VM_EDU:-$b/tests/vm/uvfio-vm-edu}
 	UVFIO_VM_KERNEL=${UVFIO_VM_KERNEL:-$b/tests/vm/uvfio-vm-kernel}
 	UVFIO_VM_LSVFIO=${UVFIO_VM_LSVFIO:-$b/tests/vm/lsvfio-static}
+	UVFIO_VM_CFGDIFF=${UVFIO_VM_CFGDIFF:-$b/tests/vm/uvfio-vm-cfgdiff}
 	UVFIO_SERVE=${UVFIO_SERVE:-$b/tools/uvfio-serve}
 fi
 : "${UVFIO_VM_EDU:?set UVFIO_VM_EDU or pass the build directory}"
@@ -146,6 +147,7 @@ done
 cp "$UVFIO_VM_EDU" "$root/bin/uvfio-vm-edu"
 cp "$UVFIO_VM_KERNEL" "$root/bin/uvfio-vm-kernel"
 cp "$UVFIO_VM_LSVFIO" "$root/bin/lsvfio"
+cp "$UVFIO_VM_CFGDIFF" "$root/bin/uvfio-vm-cfgdiff"
 install -m 755 "$here/init.sh" "$root/init"
 (cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) > "$work/initrd.gz"
 
@@ -157,6 +159,8 @@ srv_pid=$!
 for _ in $(seq 200); do [ -S "$sock" ] && break; sleep 0.02; done
 host_rc=0
 "$UVFIO_VM_EDU" "$sock" > "$work/host-edu.log" 2>&1 || host_rc=$?
+host_cfg_rc=0
+"$UVFIO_VM_CFGDIFF" "$sock" > "$work/host-cfgdiff.log" 2>&1 || host_cfg_rc=$?
 kill "$srv_pid" && wait "$srv_pid" || true
 srv_pid=
 
@@ -193,7 +197,7 @@ section() {   # name -> the log the guest printed for it
 section_rc() {
 	sed -n "s/^@@UVFIO END $1 rc=\([0-9]*\)$/\1/p" "$work/console.log"
 }
-for s in edu kernel list busy lsvfio-edu lsvfio-nvme; do
+for s in edu cfgdiff kernel list busy lsvfio-edu lsvfio-nvme; do
 	section "$s" > "$work/guest-$s.log"
 done
 grep '^@@UVFIO FAIL' "$work/console.log" && fail=1
@@ -212,6 +216,17 @@ fi
 [ "$host_rc" = 0 ] || bad "uvfio-vm-edu failed on the host"
 [ "$(section_rc edu)" = 0 ] || bad "uvfio-vm-edu failed in the guest"
 [ -s "$work/host-edu.log" ] || bad "empty edu log"
+
+echo "=== config-space differential: uvfio's edu (host) vs QEMU's edu through vfio-pci (guest)"
+if diff -u --label host --label guest "$work/host-cfgdiff.log" "$work/guest-cfgdiff.log"; then
+	echo "identical: $(wc -l < "$work/host-cfgdiff.log") writes read back the same"
+	cat "$work/host-cfgdiff.log"
+else
+	bad "config space differs between uvfio's edu and the kernel's view of QEMU's edu"
+fi
+[ "$host_cfg_rc" = 0 ] || bad "uvfio-vm-cfgdiff failed on the host"
+[ "$(section_rc cfgdiff)" = 0 ] || bad "uvfio-vm-cfgdiff failed in the guest"
+[ -s "$work/host-cfgdiff.log" ] || bad "empty config differential log"
 
 echo "=== kernel backend checks (guest)"
 cat "$work/guest-kernel.log"
