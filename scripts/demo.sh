@@ -5,6 +5,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 B=${BUILD:-build}
+if [ -z "${BUILD:-}" ]; then
+	./scripts/deps.sh
+	[ -f "$B/build.ninja" ] || meson setup "$B"
+	ninja -C "$B"
+fi
 tmp=$(mktemp -d /tmp/uvfio-demo.XXXXXX)
 sock=$tmp/edu.sock
 "$B"/tools/uvfio-serve edu --socket-path="$sock" &
