@@ -122,3 +122,19 @@ int count_process_fds(pid_t pid)
 	snprintf(p, sizeof(p), "/proc/%d/fd", (int)pid);
 	return count_dir(p) + 1;
 }
+
+void test_client_log(void *opaque, int prio, const char *msg)
+{
+	(void)opaque;
+	fprintf(stderr, "  [client %d] %s\n", prio, msg);
+}
+
+struct uvfio_open_opts test_open_opts(void)
+{
+	struct uvfio_open_opts o = { 0 };
+	if (getenv("UVFIO_TEST_LOG")) {
+		o.log = test_client_log;
+		o.log_level = 7;
+	}
+	return o;
+}

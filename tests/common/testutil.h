@@ -31,4 +31,10 @@ int count_open_fds(void);
 /* Number of open fds of process @pid. */
 int count_process_fds(pid_t pid);
 
+/* Client options for tests: silent, or logging to stderr when
+ * UVFIO_TEST_LOG is set in the environment. */
+#include <uvfio/client.h>
+void test_client_log(void *opaque, int prio, const char *msg);
+struct uvfio_open_opts test_open_opts(void);
+
 #endif

@@ -22,22 +22,6 @@
 #define BAR2 VFIO_PCI_BAR2_REGION_INDEX
 #define MiB (1u << 20)
 
-static void log_stderr(void *opaque, int prio, const char *msg)
-{
-	(void)opaque;
-	fprintf(stderr, "  [client %d] %s\n", prio, msg);
-}
-
-static struct uvfio_open_opts base_opts(void)
-{
-	struct uvfio_open_opts o = { 0 };
-	if (getenv("UVFIO_TEST_LOG")) {
-		o.log = log_stderr;
-		o.log_level = 7;
-	}
-	return o;
-}
-
 static struct uvfio_device *open_ok(const char *path,
 				    const struct uvfio_open_opts *o)
 {
@@ -135,7 +119,7 @@ static int group_teardown(void **state)
 static void one_mib_in_one_message(void **state)
 {
 	(void)state;
-	struct uvfio_open_opts o = base_opts();
+	struct uvfio_open_opts o = test_open_opts();
 	struct uvfio_device *d = open_ok(g_srv.path, &o);
 	/* Exactly the negotiated limit: one REGION_WRITE, one REGION_READ. */
 	round_trip(d, 0, MiB, 1);
@@ -155,7 +139,7 @@ static void one_mib_in_one_message(void **state)
 static void one_mib_unaligned_and_odd(void **state)
 {
 	(void)state;
-	struct uvfio_open_opts o = base_opts();
+	struct uvfio_open_opts o = test_open_opts();
 	struct uvfio_device *d = open_ok(g_srv.path, &o);
 	/* Just over the limit, at an odd offset: split into two messages. */
 	round_trip(d, 0x123, MiB + 7, 3);
@@ -171,7 +155,7 @@ static void sixty_four_mib_split_by_client(void **state)
 {
 	(void)state;
 	/* Default limits (1 MiB): the client cuts 64 MiB into 64 messages. */
-	struct uvfio_open_opts o = base_opts();
+	struct uvfio_open_opts o = test_open_opts();
 	struct uvfio_device *d = open_ok(g_srv.path, &o);
 	round_trip(d, 32 * MiB, 64 * MiB, 5);
 	uvfio_device_close(d);
@@ -182,7 +166,7 @@ static void client_big_limit_server_default(void **state)
 	(void)state;
 	/* We accept 64 MiB, the server only 1 MiB: writes must be cut to its
 	 * limit, reads too (its replies are bounded by its own buffers). */
-	struct uvfio_open_opts o = base_opts();
+	struct uvfio_open_opts o = test_open_opts();
 	o.max_data_xfer_size = 64 * MiB;
 	struct uvfio_device *d = open_ok(g_srv.path, &o);
 	struct uvfio_caps caps;
@@ -198,7 +182,7 @@ static void sixty_four_mib_one_message(void **state)
 	const char *const extra[] = { "--max-data-xfer-size=67108864", NULL };
 	assert_int_equal(served_start(&g_own, "testdev", extra), 0);
 
-	struct uvfio_open_opts o = base_opts();
+	struct uvfio_open_opts o = test_open_opts();
 	o.max_data_xfer_size = 64 * MiB;
 	/* The reply timeout covers a whole 64 MiB message: give it room
 	 * on a loaded machine or under valgrind. */
@@ -225,7 +209,7 @@ static void server_big_limit_client_default(void **state)
 	 * replies bigger than what we accept. */
 	const char *const extra[] = { "--max-data-xfer-size=67108864", NULL };
 	assert_int_equal(served_start(&g_own, "testdev", extra), 0);
-	struct uvfio_open_opts o = base_opts();
+	struct uvfio_open_opts o = test_open_opts();
 	struct uvfio_device *d = open_ok(g_own.path, &o);
 	round_trip(d, MiB, 16 * MiB + 3, 9);
 	uvfio_device_close(d);
@@ -239,7 +223,7 @@ static void tiny_server_limit(void **state)
 	 * it, and the device's DMA to fd-less windows still works. */
 	const char *const extra[] = { "--max-data-xfer-size=4096", NULL };
 	assert_int_equal(served_start(&g_own, "testdev", extra), 0);
-	struct uvfio_open_opts o = base_opts();
+	struct uvfio_open_opts o = test_open_opts();
 	struct uvfio_device *d = open_ok(g_own.path, &o);
 	round_trip(d, 4095, MiB + 3, 10);
 	struct uvfio_dma_buf *b = NULL;
@@ -263,7 +247,7 @@ static void tiny_client_limit(void **state)
 	(void)state;
 	/* We take 4 KiB a message: region reads come back in 4 KiB replies
 	 * and the server cuts its DMA requests to our limit. */
-	struct uvfio_open_opts o = base_opts();
+	struct uvfio_open_opts o = test_open_opts();
 	o.max_data_xfer_size = 4096;
 	struct uvfio_device *d = open_ok(g_srv.path, &o);
 	round_trip(d, 12345, 256 * 1024 + 1, 12);

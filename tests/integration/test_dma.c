@@ -58,12 +58,6 @@ struct ctx {
 	void *mem[4];            /* test buffers, freed in teardown */
 };
 
-static void log_stderr(void *opaque, int prio, const char *msg)
-{
-	(void)opaque;
-	fprintf(stderr, "  [client %d] %s\n", prio, msg);
-}
-
 static int64_t now_ms(void)
 {
 	struct timespec ts;
@@ -82,11 +76,7 @@ static int setup(void **state)
 		free(t);
 		return -1;
 	}
-	struct uvfio_open_opts o = { 0 };
-	if (getenv("UVFIO_TEST_LOG")) {
-		o.log = log_stderr;
-		o.log_level = 7;
-	}
+	struct uvfio_open_opts o = test_open_opts();
 	o.no_twin_socket = t->mode->no_twin;
 	o.no_dma_thread = t->mode->no_thread;
 	if (uvfio_device_open(t->srv.path, &o, &t->dev) < 0) {

@@ -18,22 +18,12 @@
 static struct served g_srv;
 static struct uvfio_device *g_dev;
 
-static void log_stderr(void *opaque, int prio, const char *msg)
-{
-	(void)opaque;
-	fprintf(stderr, "  [client %d] %s\n", prio, msg);
-}
-
 static int group_setup(void **state)
 {
 	(void)state;
 	if (served_start(&g_srv, "testdev", NULL) < 0)
 		return -1;
-	struct uvfio_open_opts o = { 0 };
-	if (getenv("UVFIO_TEST_LOG")) {
-		o.log = log_stderr;
-		o.log_level = 7;
-	}
+	struct uvfio_open_opts o = test_open_opts();
 	if (uvfio_device_open(g_srv.path, &o, &g_dev) < 0) {
 		served_stop(&g_srv);
 		return -1;

@@ -35,12 +35,6 @@ struct ctx {
 
 static struct served g_srv;
 
-static void log_stderr(void *opaque, int prio, const char *msg)
-{
-	(void)opaque;
-	fprintf(stderr, "  [client %d] %s\n", prio, msg);
-}
-
 static int group_setup(void **state)
 {
 	(void)state;
@@ -62,11 +56,7 @@ static int setup(void **state)
 	struct ctx *t = calloc(1, sizeof(*t));
 	if (!t)
 		return -1;
-	struct uvfio_open_opts o = { 0 };
-	if (getenv("UVFIO_TEST_LOG")) {
-		o.log = log_stderr;
-		o.log_level = 7;
-	}
+	struct uvfio_open_opts o = test_open_opts();
 	if (uvfio_device_open(g_srv.path, &o, &t->dev) < 0) {
 		free(t);
 		return -1;

@@ -38,22 +38,6 @@
 static struct served g_srv;
 static int g_srv_base;        /* the idle server's fd count */
 
-static void log_stderr(void *opaque, int prio, const char *msg)
-{
-	(void)opaque;
-	fprintf(stderr, "  [client %d] %s\n", prio, msg);
-}
-
-static struct uvfio_open_opts base_opts(void)
-{
-	struct uvfio_open_opts o = { 0 };
-	if (getenv("UVFIO_TEST_LOG")) {
-		o.log = log_stderr;
-		o.log_level = 7;
-	}
-	return o;
-}
-
 static int64_t now_ms(void)
 {
 	struct timespec ts;
@@ -239,21 +223,21 @@ static void no_leaks(const struct uvfio_open_opts *o, bool tidy)
 static void no_leaks_default(void **state)
 {
 	(void)state;
-	struct uvfio_open_opts o = base_opts();
+	struct uvfio_open_opts o = test_open_opts();
 	no_leaks(&o, false);
 }
 
 static void no_leaks_default_tidy(void **state)
 {
 	(void)state;
-	struct uvfio_open_opts o = base_opts();
+	struct uvfio_open_opts o = test_open_opts();
 	no_leaks(&o, true);
 }
 
 static void no_leaks_own_loop(void **state)
 {
 	(void)state;
-	struct uvfio_open_opts o = base_opts();
+	struct uvfio_open_opts o = test_open_opts();
 	o.no_dma_thread = true;
 	no_leaks(&o, false);
 }
@@ -261,7 +245,7 @@ static void no_leaks_own_loop(void **state)
 static void no_leaks_no_twin_own_loop(void **state)
 {
 	(void)state;
-	struct uvfio_open_opts o = base_opts();
+	struct uvfio_open_opts o = test_open_opts();
 	o.no_twin_socket = true;
 	o.no_dma_thread = true;
 	no_leaks(&o, false);
@@ -270,7 +254,7 @@ static void no_leaks_no_twin_own_loop(void **state)
 static void failed_opens_leak_nothing(void **state)
 {
 	(void)state;
-	struct uvfio_open_opts o = base_opts();
+	struct uvfio_open_opts o = test_open_opts();
 	o.timeout_ms = 300;
 	int fds0 = count_open_fds();
 	struct uvfio_device *d = NULL;
@@ -328,7 +312,7 @@ static struct uvfio_dma_buf *volatile g_child_buf;
  */
 static void client_dies(bool no_twin, bool mid_dma)
 {
-	struct uvfio_open_opts o = base_opts();
+	struct uvfio_open_opts o = test_open_opts();
 	o.no_twin_socket = no_twin;
 	o.no_dma_thread = no_twin;
 	fflush(NULL);

@@ -37,23 +37,7 @@ static int own_teardown(void **state)
 	return 0;
 }
 
-static void log_stderr(void *opaque, int prio, const char *msg)
-{
-	(void)opaque;
-	fprintf(stderr, "  [client %d] %s\n", prio, msg);
-}
-
 /* Options every test starts from; UVFIO_TEST_LOG=1 shows the client's log. */
-static struct uvfio_open_opts base_opts(void)
-{
-	struct uvfio_open_opts o = { 0 };
-	if (getenv("UVFIO_TEST_LOG")) {
-		o.log = log_stderr;
-		o.log_level = 7;
-	}
-	return o;
-}
-
 static struct uvfio_device *open_ok(const char *path,
 				    const struct uvfio_open_opts *o)
 {
@@ -99,7 +83,7 @@ static int group_teardown(void **state)
 static void negotiated_defaults(void **state)
 {
 	(void)state;
-	struct uvfio_open_opts o = base_opts();
+	struct uvfio_open_opts o = test_open_opts();
 	struct uvfio_device *d = open_ok(g_srv.path, &o);
 	uint16_t major = 0xffff, minor = 0xffff;
 	struct uvfio_caps caps;
@@ -136,7 +120,7 @@ static void negotiated_null_opts(void **state)
 static void negotiated_client_no_twin(void **state)
 {
 	(void)state;
-	struct uvfio_open_opts o = base_opts();
+	struct uvfio_open_opts o = test_open_opts();
 	o.no_twin_socket = true;
 	struct uvfio_device *d = open_ok(g_srv.path, &o);
 	uint16_t major, minor;
@@ -163,7 +147,7 @@ static void negotiated_server_limits(void **state)
 				      NULL };
 	assert_int_equal(served_start(&g_own, "testdev", extra), 0);
 
-	struct uvfio_open_opts o = base_opts();
+	struct uvfio_open_opts o = test_open_opts();
 	struct uvfio_device *d = open_ok(g_own.path, &o);
 	uint16_t major, minor;
 	struct uvfio_caps caps;
@@ -199,7 +183,7 @@ static void negotiated_server_limits(void **state)
 static void open_missing_path(void **state)
 {
 	(void)state;
-	struct uvfio_open_opts o = base_opts();
+	struct uvfio_open_opts o = test_open_opts();
 	struct uvfio_device *d = (struct uvfio_device *)&o;  /* must be reset */
 	char path[160];
 	snprintf(path, sizeof(path), "%s/no-such.sock", g_srv.dir);
@@ -220,7 +204,7 @@ static void open_regular_file(void **state)
 	fputs("not a socket\n", f);
 	fclose(f);
 
-	struct uvfio_open_opts o = base_opts();
+	struct uvfio_open_opts o = test_open_opts();
 	struct uvfio_device *d = NULL;
 	int r = uvfio_device_open(path, &o, &d);
 	unlink(path);
@@ -247,7 +231,7 @@ static void open_silent_listener_times_out(void **state)
 	snprintf(path, sizeof(path), "%s/silent.sock", g_srv.dir);
 	int lfd = silent_listener(path);
 
-	struct uvfio_open_opts o = base_opts();
+	struct uvfio_open_opts o = test_open_opts();
 	o.timeout_ms = 500;
 	struct uvfio_device *d = NULL;
 	int64_t t0 = now_ms();
@@ -286,7 +270,7 @@ static void open_full_backlog_times_out(void **state)
 	}
 	assert_true(nfill < 8);   /* the backlog is full now */
 
-	struct uvfio_open_opts o = base_opts();
+	struct uvfio_open_opts o = test_open_opts();
 	o.timeout_ms = 300;
 	struct uvfio_device *d = NULL;
 	int64_t t0 = now_ms();
@@ -306,7 +290,7 @@ static void open_without_timeout(void **state)
 {
 	(void)state;
 	/* timeout_ms < 0: no timeout at all; a normal session works. */
-	struct uvfio_open_opts o = base_opts();
+	struct uvfio_open_opts o = test_open_opts();
 	o.timeout_ms = -1;
 	struct uvfio_device *d = open_ok(g_srv.path, &o);
 	uint32_t id = 0;
@@ -436,7 +420,7 @@ static int open_against_junk(enum junk_kind kind, int64_t *elapsed)
 	struct junk_peer p = { .lfd = silent_listener(path), .kind = kind };
 	assert_int_equal(pthread_create(&p.th, NULL, junk_thread, &p), 0);
 
-	struct uvfio_open_opts o = base_opts();
+	struct uvfio_open_opts o = test_open_opts();
 	o.timeout_ms = 3000;
 	struct uvfio_device *d = NULL;
 	int64_t t0 = now_ms();
@@ -495,7 +479,7 @@ static void open_fd_connected_socket(void **state)
 	(void)state;
 	int fd = raw_connect(g_srv.path);
 	assert_true(fd >= 0);
-	struct uvfio_open_opts o = base_opts();
+	struct uvfio_open_opts o = test_open_opts();
 	struct uvfio_device *d = NULL;
 	assert_int_equal(uvfio_device_open_fd(fd, &o, &d), 0);
 	assert_non_null(d);
@@ -516,7 +500,7 @@ static void open_bad_arguments(void **state)
 	assert_int_equal(uvfio_device_open_fd(-1, NULL, &d), -EBADF);
 	assert_null(d);
 	/* More than the protocol's ceiling is refused up front. */
-	struct uvfio_open_opts o = base_opts();
+	struct uvfio_open_opts o = test_open_opts();
 	o.max_data_xfer_size = UVFIO_LIMIT_MAX_DATA_XFER + 1;
 	assert_int_equal(uvfio_device_open(g_srv.path, &o, &d), -EINVAL);
 	assert_null(d);
@@ -530,7 +514,7 @@ static void open_bad_arguments(void **state)
 static void sequential_clients_share_state(void **state)
 {
 	(void)state;
-	struct uvfio_open_opts o = base_opts();
+	struct uvfio_open_opts o = test_open_opts();
 	struct uvfio_device *a = open_ok(g_srv.path, &o);
 	assert_int_equal(uvfio_region_write32(a, VFIO_PCI_BAR0_REGION_INDEX,
 					      TESTDEV_REG_SCRATCH, 0x5eed1234), 0);
@@ -558,7 +542,7 @@ static void sequential_clients_share_state(void **state)
 static void second_client_waits_then_served(void **state)
 {
 	(void)state;
-	struct uvfio_open_opts o = base_opts();
+	struct uvfio_open_opts o = test_open_opts();
 	struct uvfio_device *a = open_ok(g_srv.path, &o);
 
 	/* The server serves one client at a time: the second one waits. */

@@ -26,22 +26,6 @@
 
 static struct served g_srv;
 
-static void log_stderr(void *opaque, int prio, const char *msg)
-{
-	(void)opaque;
-	fprintf(stderr, "  [client %d] %s\n", prio, msg);
-}
-
-static struct uvfio_open_opts base_opts(void)
-{
-	struct uvfio_open_opts o = { 0 };
-	if (getenv("UVFIO_TEST_LOG")) {
-		o.log = log_stderr;
-		o.log_level = 7;
-	}
-	return o;
-}
-
 static struct uvfio_device *open_dev(const struct uvfio_open_opts *o)
 {
 	struct uvfio_device *d = NULL;
@@ -84,7 +68,7 @@ static void bump_n_posted(struct uvfio_device *d, unsigned n)
 
 static void ten_thousand_posted(bool no_twin)
 {
-	struct uvfio_open_opts o = base_opts();
+	struct uvfio_open_opts o = test_open_opts();
 	o.no_twin_socket = no_twin;
 	struct uvfio_device *d = open_dev(&o);
 	assert_int_equal(uvfio_device_reset(d), 0);
@@ -111,7 +95,7 @@ static void ten_thousand_posted_then_read_no_twin(void **state)
 static void posted_then_write_then_read(void **state)
 {
 	(void)state;
-	struct uvfio_open_opts o = base_opts();
+	struct uvfio_open_opts o = test_open_opts();
 	struct uvfio_device *d = open_dev(&o);
 	/* The last posted value wins over the earlier ones. */
 	for (uint32_t i = 0; i < 1000; i++) {
@@ -142,7 +126,7 @@ static void posted_then_write_then_read(void **state)
 static void posted_large_writes(void **state)
 {
 	(void)state;
-	struct uvfio_open_opts o = base_opts();
+	struct uvfio_open_opts o = test_open_opts();
 	struct uvfio_device *d = open_dev(&o);
 	/* Posted writes bigger than one message are split like normal ones. */
 	size_t len = (3u << 20) + 5;
@@ -162,7 +146,7 @@ static void posted_large_writes(void **state)
 static void posted_write_errors_are_silent(void **state)
 {
 	(void)state;
-	struct uvfio_open_opts o = base_opts();
+	struct uvfio_open_opts o = test_open_opts();
 	struct uvfio_device *d = open_dev(&o);
 	/* The ROM refuses writes; a posted one gets no answer at all, and
 	 * the connection must not wait for or trip over one. */
@@ -183,7 +167,7 @@ static uint8_t *volatile g_child_buf;
 static void disconnect_mid_burst(void **state)
 {
 	(void)state;
-	struct uvfio_open_opts o = base_opts();
+	struct uvfio_open_opts o = test_open_opts();
 	struct uvfio_device *d = open_dev(&o);
 	assert_int_equal(uvfio_device_reset(d), 0);
 	assert_int_equal(uvfio_region_write32(d, BAR0, TESTDEV_REG_SCRATCH,
@@ -229,7 +213,7 @@ static void disconnect_mid_message(void **state)
 {
 	(void)state;
 	/* A client that dies with a large posted write half sent. */
-	struct uvfio_open_opts o = base_opts();
+	struct uvfio_open_opts o = test_open_opts();
 	fflush(NULL);
 	pid_t pid = fork();
 	assert_true(pid >= 0);

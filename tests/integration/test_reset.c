@@ -30,19 +30,9 @@
 
 static struct served g_srv;
 
-static void log_stderr(void *opaque, int prio, const char *msg)
-{
-	(void)opaque;
-	fprintf(stderr, "  [client %d] %s\n", prio, msg);
-}
-
 static struct uvfio_device *open_dev(bool no_twin)
 {
-	struct uvfio_open_opts o = { 0 };
-	if (getenv("UVFIO_TEST_LOG")) {
-		o.log = log_stderr;
-		o.log_level = 7;
-	}
+	struct uvfio_open_opts o = test_open_opts();
 	o.no_twin_socket = no_twin;
 	struct uvfio_device *d = NULL;
 	assert_int_equal(uvfio_device_open(g_srv.path, &o, &d), 0);
