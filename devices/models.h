@@ -33,6 +33,8 @@ extern const struct uvfio_model uvfio_model_capdev;
 #define TESTDEV_REG_IRQ     0x24   /* WO: (index << 16) | vector: raise it */
 #define TESTDEV_REG_RESETS  0x28   /* RO: resets seen */
 #define TESTDEV_REG_IRQ_RESULT 0x2c /* RO: result of the last IRQ raise */
+#define TESTDEV_REG_LOW_POWER 0x30 /* RO: 1 after DEVICE_FEATURE
+				      LOW_POWER_ENTRY, 0 after _EXIT */
 #define TESTDEV_BAR0_SIZE   4096u
 #define TESTDEV_BAR2_SIZE   (128u << 20)   /* 64-bit prefetchable memory */
 #define TESTDEV_BAR4_SIZE   (64u << 10)    /* memory, sparse mmap */

@@ -24,6 +24,7 @@ struct testdev {
 	uint32_t pending_cmd;
 	uint32_t resets;
 	uint32_t irq_result;
+	uint32_t low_power;
 	uint8_t *dma_buf;
 	uint8_t io[TESTDEV_BAR5_SIZE];
 	uint8_t region9[TESTDEV_REGION9_SIZE];
@@ -83,6 +84,7 @@ static uint64_t reg_read(struct testdev *t, uint64_t reg)
 	case TESTDEV_REG_DMA_STATUS: return t->dma_status;
 	case TESTDEV_REG_RESETS: return t->resets;
 	case TESTDEV_REG_IRQ_RESULT: return t->irq_result;
+	case TESTDEV_REG_LOW_POWER: return t->low_power;
 	default: return 0;
 	}
 }
@@ -207,6 +209,13 @@ static int testdev_reset(void *opaque)
 	return 0;
 }
 
+static int testdev_low_power(void *opaque, bool enter)
+{
+	struct testdev *t = opaque;
+	t->low_power = enter;
+	return 0;
+}
+
 static void testdev_destroy(void *state)
 {
 	struct testdev *t = state;
@@ -264,7 +273,8 @@ static struct uvfio_dev *testdev_create(void **state)
 	    uvfio_dev_add_msi(d, 4, UVFIO_MSI_64BIT | UVFIO_MSI_MASKABLE) < 0 ||
 	    uvfio_dev_set_irq_count(d, VFIO_PCI_MSIX_IRQ_INDEX, 8) < 0 ||
 	    uvfio_dev_set_irq_count(d, VFIO_PCI_ERR_IRQ_INDEX, 1) < 0 ||
-	    uvfio_dev_set_reset(d, testdev_reset, t) < 0)
+	    uvfio_dev_set_reset(d, testdev_reset, t) < 0 ||
+	    uvfio_dev_set_low_power(d, testdev_low_power, t) < 0)
 		goto fail;
 	*state = t;
 	return d;

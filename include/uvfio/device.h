@@ -124,6 +124,31 @@ UVFIO_EXPORT int uvfio_dev_set_irq_count(struct uvfio_dev *dev,
 UVFIO_EXPORT int uvfio_dev_set_reset(struct uvfio_dev *dev,
 				     int (*reset)(void *opaque), void *opaque);
 
+/*
+ * VFIO_DEVICE_FEATURE: answer feature @feature (0-0xffff) with @get and/or
+ * @set, as @ops (UVFIO_FEATURE_GET | UVFIO_FEATURE_SET) says.  @get fills
+ * at most @len bytes of @buf and returns the bytes written, or a negative
+ * errno (-EINVAL when @len is too small); @set receives the @len bytes the
+ * client sent and returns 0 or a negative errno.  The header checks and
+ * PROBE are done by uvfio.  -EEXIST when @feature is registered already.
+ */
+#define UVFIO_FEATURE_GET  (1u << 0)
+#define UVFIO_FEATURE_SET  (1u << 1)
+UVFIO_EXPORT int uvfio_dev_add_feature(
+	struct uvfio_dev *dev, unsigned feature, unsigned ops,
+	int (*get)(void *opaque, void *buf, size_t len),
+	int (*set)(void *opaque, const void *buf, size_t len), void *opaque);
+
+/*
+ * Low-power callback: with one, the device has the SET-only features
+ * LOW_POWER_ENTRY (@enter true) and LOW_POWER_EXIT (@enter false), and
+ * LOW_POWER_ENTRY_WITH_WAKEUP, which needs an eventfd vfio-user cannot
+ * pass here (EINVAL).  Return 0 or a negative errno.
+ */
+UVFIO_EXPORT int uvfio_dev_set_low_power(struct uvfio_dev *dev,
+					 int (*cb)(void *opaque, bool enter),
+					 void *opaque);
+
 /* ---- running a device --------------------------------------------- */
 
 /* Read the virtual config space as the client sees it. */
@@ -144,6 +169,12 @@ UVFIO_EXPORT int uvfio_dev_irq_trigger(struct uvfio_dev *dev, unsigned index,
  * line is still asserted); deasserted, nothing is pending any more.
  */
 UVFIO_EXPORT int uvfio_dev_intx_set(struct uvfio_dev *dev, bool asserted);
+
+/*
+ * Ask the client to release the device: signal the REQ interrupt.  0 when
+ * signalled, -ENOENT when the client has installed no REQ eventfd.
+ */
+UVFIO_EXPORT int uvfio_dev_request_release(struct uvfio_dev *dev);
 
 /* Log through the device's log callback (syslog @prio). */
 UVFIO_EXPORT void uvfio_log(struct uvfio_dev *dev, int prio, const char *fmt,

@@ -20,6 +20,7 @@
 #define DEV_NUM_IRQS        VFIO_PCI_NUM_IRQS
 #define DEV_MAX_IRQ_COUNT   2048u
 #define DEV_MAX_TIMERS      256u
+#define DEV_MAX_FEATURES    64u
 
 struct dev_region {
 	bool present;
@@ -74,6 +75,14 @@ struct dev_transport {
 	int (*watch)(void *opaque, int fd, bool add);
 };
 
+struct dev_feature {
+	uint16_t index;
+	unsigned ops;              /* UVFIO_FEATURE_GET/SET */
+	int (*get)(void *opaque, void *buf, size_t len);
+	int (*set)(void *opaque, const void *buf, size_t len);
+	void *opaque;
+};
+
 struct dev_timer {
 	int id;
 	uint64_t deadline;         /* CLOCK_MONOTONIC ns */
@@ -106,6 +115,11 @@ struct uvfio_dev {
 	struct dev_timer timers[DEV_MAX_TIMERS];
 	unsigned ntimers;
 	int next_timer_id;
+
+	struct dev_feature features[DEV_MAX_FEATURES];
+	unsigned nfeatures;
+	int (*low_power)(void *opaque, bool enter);
+	void *low_power_opaque;
 
 	struct dev_transport tp;
 	bool has_client;
@@ -151,6 +165,15 @@ int dev_dma_unmap(struct uvfio_dev *dev, uint32_t flags, uint64_t iova,
 		  uint64_t size);
 void dev_dma_unmap_all(struct uvfio_dev *dev);
 void dev_set_dma_max(struct uvfio_dev *dev, unsigned max);
+
+/*
+ * VFIO_DEVICE_FEATURE with header flags @flags and argsz @argsz.  @in
+ * (@inlen bytes) is what follows the header; a GET writes at most @outcap
+ * bytes to @out and sets *@outlen (0 for SET and PROBE).  0 or -errno.
+ */
+int dev_feature(struct uvfio_dev *dev, uint32_t argsz, uint32_t flags,
+		const uint8_t *in, size_t inlen, uint8_t *out, size_t outcap,
+		size_t *outlen);
 
 int dev_reset(struct uvfio_dev *dev);
 /*

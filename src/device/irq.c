@@ -306,6 +306,16 @@ int uvfio_dev_irq_trigger(struct uvfio_dev *dev, unsigned index,
 	return 0;
 }
 
+int uvfio_dev_request_release(struct uvfio_dev *dev)
+{
+	struct dev_irq *irq = &dev->irqs[VFIO_PCI_REQ_IRQ_INDEX];
+	/* No vector table before sealing, none at all with a count of 0. */
+	if (!irq->count || !irq->vec || irq->vec[0].trigger < 0)
+		return -ENOENT;
+	raise_vec(dev, irq, VFIO_PCI_REQ_IRQ_INDEX, 0);
+	return 0;
+}
+
 bool uvfio_dev_irq_enabled(struct uvfio_dev *dev, unsigned index,
 			   unsigned vector)
 {

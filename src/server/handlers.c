@@ -418,17 +418,32 @@ static int handle_feature(struct req *q)
 {
 	if (q->len < sizeof(struct vu_device_feature))
 		return -EINVAL;
-	const struct vu_device_feature *in = (const void *)q->p;
-	uint32_t known = VFIO_DEVICE_FEATURE_MASK | VFIO_DEVICE_FEATURE_GET |
-			 VFIO_DEVICE_FEATURE_SET | VFIO_DEVICE_FEATURE_PROBE;
-	if (in->argsz < sizeof(*in) || in->flags & ~known)
-		return -EINVAL;
-	if ((in->flags & VFIO_DEVICE_FEATURE_GET) &&
-	    (in->flags & VFIO_DEVICE_FEATURE_SET) &&
-	    !(in->flags & VFIO_DEVICE_FEATURE_PROBE))
-		return -EINVAL;
-	/* No device features are implemented by this device. */
-	return -ENOTTY;
+	struct vu_device_feature in;
+	memcpy(&in, q->p, sizeof(in));
+	/* Room for what a GET may return: what argsz offers, bounded. */
+	size_t cap = 0;
+	if ((in.flags & VFIO_DEVICE_FEATURE_GET) &&
+	    !(in.flags & VFIO_DEVICE_FEATURE_PROBE) && in.argsz > sizeof(in))
+		cap = MIN((size_t)in.argsz - sizeof(in),
+			  (size_t)q->c->srv->opts.max_data_xfer_size);
+	uint8_t *tx = conn_tx(q->c, sizeof(in) + cap);
+	if (!tx)
+		return -ENOMEM;
+	size_t outlen = 0;
+	int r = dev_feature(q->dev, in.argsz, in.flags, q->p + sizeof(in),
+			    q->len - sizeof(in), tx + sizeof(in), cap, &outlen);
+	if (r < 0)
+		return r;
+	/* The reply echoes the header; a GET's data follows it. */
+	struct vu_device_feature out = in;
+	if ((in.flags & VFIO_DEVICE_FEATURE_GET) &&
+	    !(in.flags & VFIO_DEVICE_FEATURE_PROBE))
+		out.argsz = (uint32_t)(sizeof(out) + outlen);
+	else
+		outlen = 0;
+	memcpy(tx, &out, sizeof(out));
+	return conn_reply(q->c, q->hdr, tx, sizeof(out) + outlen, NULL, 0,
+			  NULL, 0);
 }
 
 typedef int (*handler_fn)(struct req *q);

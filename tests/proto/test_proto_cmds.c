@@ -565,7 +565,8 @@ static void test_device_feature(void **state)
 	assert_int_equal(feature(&pc, 8, (1u << 19) | G | 1, 8), -EINVAL);
 	assert_int_equal(feature(&pc, 8, 1u << 31, 8), -EINVAL);
 	assert_int_equal(feature(&pc, 16, G | S | 2, 16), -EINVAL);
-	/* testdev has no features: every one is ENOTTY, PROBE too. */
+	/* testdev has only the low-power features (3-5): the others are
+	 * ENOTTY, PROBE too. */
 	assert_int_equal(feature(&pc, 16, G | 1, 16), -ENOTTY);
 	assert_int_equal(feature(&pc, 16, P | G | S | 2, 16), -ENOTTY);
 	assert_int_equal(feature(&pc, 24, S | 0, 24), -ENOTTY);
