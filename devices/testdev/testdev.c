@@ -254,6 +254,8 @@ static struct uvfio_dev *testdev_create(void **state)
 	if (uvfio_dev_set_ids(d, &ids) < 0 ||
 	    uvfio_dev_add_bar(d, 0, TESTDEV_BAR0_SIZE, UVFIO_BAR_MEM32,
 			      &bar0_ops, t) < 0 ||
+	    /* A doorbell: each wakeup of its eventfd adds 1 to COUNT. */
+	    uvfio_dev_add_doorbell(d, 0, TESTDEV_REG_BUMP, 4, true, 1) < 0 ||
 	    uvfio_dev_add_bar(d, 2, TESTDEV_BAR2_SIZE,
 			      UVFIO_BAR_MEM64 | UVFIO_BAR_PREFETCH, NULL, NULL) < 0 ||
 	    uvfio_dev_region_alloc_memory(d, 2, NULL) < 0 ||

@@ -266,6 +266,33 @@ UVFIO_EXPORT int uvfio_ioeventfd(struct uvfio_device *dev, unsigned index,
 				 int fd);
 
 /*
+ * Doorbells the device offers on region @index (vfio-user
+ * DEVICE_GET_REGION_IO_FDS): a write to @fd (an eventfd, any value)
+ * makes the device see a write of @size bytes at @offset — of @data
+ * (little-endian) when @datamatch, else of a value of the device's
+ * choosing.  Writes coalesce: the device may see one write for several.
+ */
+struct uvfio_doorbell {
+	uint64_t offset;
+	uint32_t size;           /* 1, 2, 4 or 8 */
+	bool datamatch;
+	uint64_t data;           /* 0 without datamatch */
+	int fd;                  /* the caller's to close */
+};
+
+/*
+ * Fill up to @max doorbells of region @index and return how many the
+ * region has.  When it has more than @max, nothing is filled (and no fd
+ * is taken): call again with room for all.  -EINVAL for a bad index,
+ * -ENOTSUP where the backend has none (the kernel's: see
+ * uvfio_ioeventfd()).
+ */
+UVFIO_EXPORT int uvfio_region_doorbells(struct uvfio_device *dev,
+					unsigned index,
+					struct uvfio_doorbell *out,
+					unsigned max);
+
+/*
  * VFIO_DEVICE_FEATURE: @flags is the feature index with
  * VFIO_DEVICE_FEATURE_GET, _SET or _PROBE; @data (@len bytes) is the
  * feature's payload, filled in by a GET.  -ENOTTY for a feature the

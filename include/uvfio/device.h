@@ -105,6 +105,21 @@ UVFIO_EXPORT int uvfio_dev_add_region(struct uvfio_dev *dev, unsigned index,
 				      const struct uvfio_region_ops *ops,
 				      void *opaque);
 
+/*
+ * A doorbell (vfio-user DEVICE_GET_REGION_IO_FDS, an ioeventfd the device
+ * offers): the client gets an eventfd, and each wakeup of it makes the
+ * device see a write of @size (1, 2, 4 or 8) bytes at @offset of BAR
+ * region @region (0-5), exactly as a REGION_WRITE would, without a
+ * message.  The value written is @data (little-endian) with @datamatch,
+ * 0 without: an eventfd carries no value, and writes coalesce, so the
+ * device does one write per wakeup however many the client made.  Call
+ * before serving.  -EINVAL for a bad region, size, range, or @data wider
+ * than @size; -ENOSPC past 64 per device; -EBUSY once serving.
+ */
+UVFIO_EXPORT int uvfio_dev_add_doorbell(struct uvfio_dev *dev, unsigned region,
+					uint64_t offset, unsigned size,
+					bool datamatch, uint64_t data);
+
 /* MSI capability with @nvectors (1, 2, 4 ... 32) vectors. */
 #define UVFIO_MSI_64BIT     (1u << 0)
 #define UVFIO_MSI_MASKABLE  (1u << 1)

@@ -129,6 +129,9 @@ struct uvfio_backend_ops {
 	/* @size is 1, 2, 4 or 8 (checked). */
 	int (*ioeventfd)(struct uvfio_backend *be, unsigned index,
 			 uint64_t offset, unsigned size, uint64_t data, int fd);
+	/* Doorbells of region @index (see uvfio_region_doorbells). */
+	int (*region_doorbells)(struct uvfio_backend *be, unsigned index,
+				struct uvfio_doorbell *out, unsigned max);
 	/* @flags checked for unknown bits; @data has @len bytes. */
 	int (*device_feature)(struct uvfio_backend *be, uint32_t flags,
 			      void *data, size_t len);

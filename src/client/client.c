@@ -732,6 +732,16 @@ int uvfio_ioeventfd(struct uvfio_device *dev, unsigned index, uint64_t offset,
 	return dev->be->ops->ioeventfd(dev->be, index, offset, size, data, fd);
 }
 
+int uvfio_region_doorbells(struct uvfio_device *dev, unsigned index,
+			   struct uvfio_doorbell *out, unsigned max)
+{
+	if (!dev || (!out && max))
+		return -EINVAL;
+	if (!dev->be->ops->region_doorbells)
+		return -ENOTSUP;
+	return dev->be->ops->region_doorbells(dev->be, index, out, max);
+}
+
 int uvfio_device_feature(struct uvfio_device *dev, uint32_t flags, void *data,
 			 size_t len)
 {

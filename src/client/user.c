@@ -532,7 +532,8 @@ static const struct uvfio_backend_ops vuc_ops = {
 	.dma_unmap_all = vuc_dma_unmap_all,
 	.reset = vuc_reset,
 	.device_feature = vuc_device_feature,
-	/* ioeventfd (REGION_IO_FDS) is not done yet: -ENOTSUP. */
+	.region_doorbells = vuc_region_doorbells,
+	/* Client-chosen ioeventfds have no vfio-user command: -ENOTSUP. */
 	.get_fd = vuc_get_fd,
 	.dispatch = vuc_dispatch,
 	.dma_requests = vuc_dma_requests,

@@ -154,6 +154,8 @@ int vuc_dma_map(struct uvfio_backend *be, void *vaddr, size_t size,
 int vuc_dma_unmap(struct uvfio_backend *be, uint64_t iova, uint64_t size);
 int vuc_dma_unmap_all(struct uvfio_backend *be);
 int vuc_reset(struct uvfio_backend *be);
+int vuc_region_doorbells(struct uvfio_backend *be, unsigned index,
+			 struct uvfio_doorbell *out, unsigned max);
 int vuc_device_feature(struct uvfio_backend *be, uint32_t flags, void *data,
 		       size_t len);
 

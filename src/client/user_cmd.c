@@ -84,6 +84,94 @@ int vuc_irq_info(struct uvfio_backend *be, unsigned index,
 	return 0;
 }
 
+/* ---- doorbells (DEVICE_GET_REGION_IO_FDS) ---------------------------- */
+
+/* Most entries asked for at once (the request's argsz stays small). */
+#define VU_DOORBELLS_MAX 1024u
+
+/*
+ * Check the REGION_IO_FDS reply in c->rx for a request of @offered bytes
+ * with room for @max entries; fill @out, taking the fds, and return the
+ * count.  Nothing is taken on error (the fds stay in c->rx).
+ */
+static int parse_doorbells(struct vu_client *c, unsigned index,
+			   uint32_t offered, struct uvfio_doorbell *out,
+			   unsigned max)
+{
+	const char *what = "DEVICE_GET_REGION_IO_FDS";
+	const size_t esz = sizeof(struct vu_ioeventfd_entry);
+	uint32_t len = vu_rx_len(&c->rx);
+	struct vu_region_io_fds_req h;
+
+	if (len < sizeof(h) || c->rx.fds_overflow)
+		return vuc_proto_error(c, what);
+	memcpy(&h, c->rx.buf, sizeof(h));
+	if (h.flags || h.index != index)
+		return vuc_proto_error(c, what);
+	uint64_t need = sizeof(h) + (uint64_t)h.count * esz;
+	if (h.argsz != need)
+		return vuc_proto_error(c, what);
+	if (h.argsz > offered) {
+		/* Too many for our room: the header only, no fds. */
+		if (h.count <= max || len != sizeof(h) || c->rx.nfds)
+			return vuc_proto_error(c, what);
+		return (int)h.count;
+	}
+	if (h.count > max || len != need || h.count > c->rx.nfds)
+		return vuc_proto_error(c, what);
+
+	for (uint32_t i = 0; i < h.count; i++) {
+		struct vu_ioeventfd_entry e;
+		memcpy(&e, c->rx.buf + sizeof(h) + i * esz, esz);
+		if (e.type != 0 || e.flags & ~1u || e.reserved ||
+		    (e.size != 1 && e.size != 2 && e.size != 4 &&
+		     e.size != 8) ||
+		    e.offset + e.size < e.offset ||
+		    e.fd_index >= c->rx.nfds || c->rx.fds[e.fd_index] < 0) {
+			ulog_printf(&c->log, LOG_ERR,
+				    "vfio-user: region %u doorbell %u is malformed",
+				    index, i);
+			return vuc_proto_error(c, what);
+		}
+		/* One fd per entry: the caller closes each once. */
+		for (uint32_t j = 0; j < i; j++)
+			if (out[j].fd == c->rx.fds[e.fd_index])
+				return vuc_proto_error(c, what);
+		out[i] = (struct uvfio_doorbell){
+			.offset = e.offset, .size = (uint32_t)e.size,
+			.datamatch = e.flags & 1u,
+			.data = (e.flags & 1u) ? e.datamatch : 0,
+			.fd = c->rx.fds[e.fd_index],
+		};
+	}
+	/* All good: the fds are the caller's now. */
+	for (uint32_t i = 0; i < h.count; i++)
+		for (unsigned k = 0; k < c->rx.nfds; k++)
+			if (c->rx.fds[k] == out[i].fd)
+				c->rx.fds[k] = -1;
+	return (int)h.count;
+}
+
+int vuc_region_doorbells(struct uvfio_backend *be, unsigned index,
+			 struct uvfio_doorbell *out, unsigned max)
+{
+	struct vu_client *c = to_vu(be);
+	unsigned room = MIN(max, VU_DOORBELLS_MAX);
+	uint32_t argsz = (uint32_t)(sizeof(struct vu_region_io_fds_req) +
+				    room * sizeof(struct vu_ioeventfd_entry));
+	struct vu_region_io_fds_req req = { .argsz = argsz, .index = index };
+	struct iovec iov = { &req, sizeof(req) };
+
+	pthread_mutex_lock(&c->req_lock);
+	int r = vuc_call(c, VU_CMD_DEVICE_GET_REGION_IO_FDS, &iov, 1, NULL, 0);
+	if (!r) {
+		r = parse_doorbells(c, index, argsz, out, room);
+		vu_rx_release(&c->rx);
+	}
+	pthread_mutex_unlock(&c->req_lock);
+	return r;
+}
+
 /* ---- region info ---------------------------------------------------- */
 
 /* Keep @fd (or none, -1) as region @index's mmap fd.  req_lock held. */

@@ -6,9 +6,11 @@
 #include <linux/pci_regs.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <syslog.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "device/dev.h"
 
@@ -18,6 +20,8 @@ uint64_t dev_now_ns(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
+
+static void doorbells_detach(struct uvfio_dev *dev, bool renew);
 
 /* ---- what config space asks of the device ---- */
 
@@ -71,6 +75,7 @@ void uvfio_dev_free(struct uvfio_dev *dev)
 	if (!dev)
 		return;
 	dev_detach(dev);
+	doorbells_detach(dev, false);
 	for (unsigned i = 0; i < DEV_MAX_REGIONS; i++) {
 		struct dev_region *r = &dev->regions[i];
 		if (r->mem)
@@ -180,6 +185,125 @@ int uvfio_dev_region_add_mmap_area(struct uvfio_dev *dev, unsigned index,
 	r->areas[r->nr_areas].size = size;
 	r->nr_areas++;
 	return 0;
+}
+
+int uvfio_dev_add_doorbell(struct uvfio_dev *dev, unsigned region,
+			   uint64_t offset, unsigned size, bool datamatch,
+			   uint64_t data)
+{
+	if (!dev)
+		return -EINVAL;
+	if (dev->sealed)
+		return -EBUSY;
+	if (region > VFIO_PCI_BAR5_REGION_INDEX)
+		return -EINVAL;
+	const struct dev_region *r = &dev->regions[region];
+	if (!r->present || !(r->flags & VFIO_REGION_INFO_FLAG_WRITE))
+		return -EINVAL;
+	if (size != 1 && size != 2 && size != 4 && size != 8)
+		return -EINVAL;
+	if (!range_ok(offset, size, r->size))
+		return -EINVAL;
+	if (datamatch && size < 8 && data >> (size * 8))
+		return -EINVAL;
+	if (dev->ndoorbells >= DEV_MAX_DOORBELLS)
+		return -ENOSPC;
+	struct dev_doorbell *d = &dev->doorbells[dev->ndoorbells++];
+	d->region = region;
+	d->offset = offset;
+	d->size = size;
+	d->datamatch = datamatch;
+	d->data = datamatch ? data : 0;
+	d->fd = -1;
+	return 0;
+}
+
+static int doorbell_open(struct uvfio_dev *dev, unsigned i)
+{
+	struct dev_doorbell *d = &dev->doorbells[i];
+	if (d->fd >= 0)
+		return 0;
+	d->fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (d->fd < 0) {
+		int e = errno;
+		ulog_printf(&dev->log, LOG_ERR, "%s: doorbell %u: eventfd: %s",
+			    dev->name, i, strerror(e));
+		return -e;
+	}
+	return 0;
+}
+
+/* At seal: one eventfd per doorbell, the device's own. */
+static int doorbells_open(struct uvfio_dev *dev)
+{
+	for (unsigned i = 0; i < dev->ndoorbells; i++) {
+		int r = doorbell_open(dev, i);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* A client arrived: watch the eventfds. */
+static void doorbells_attach(struct uvfio_dev *dev)
+{
+	for (unsigned i = 0; i < dev->ndoorbells; i++) {
+		struct dev_doorbell *d = &dev->doorbells[i];
+		if (doorbell_open(dev, i) < 0)
+			continue;     /* REGION_IO_FDS answers EIO for it */
+		if (dev->tp.watch &&
+		    dev->tp.watch(dev->tp.opaque, d->fd, true) < 0) {
+			ulog_printf(&dev->log, LOG_ERR,
+				    "%s: doorbell %u: cannot watch it",
+				    dev->name, i);
+			close_fd(&d->fd);
+		}
+	}
+}
+
+/*
+ * The client left: stop watching, and (@renew) replace each eventfd with
+ * a fresh one, so that the copies the client kept poke nothing.
+ */
+static void doorbells_detach(struct uvfio_dev *dev, bool renew)
+{
+	for (unsigned i = 0; i < dev->ndoorbells; i++) {
+		struct dev_doorbell *d = &dev->doorbells[i];
+		if (d->fd < 0)
+			continue;
+		if (dev->tp.watch)
+			dev->tp.watch(dev->tp.opaque, d->fd, false);
+		close_fd(&d->fd);
+		if (renew)
+			doorbell_open(dev, i);
+	}
+}
+
+bool dev_doorbell_fire(struct uvfio_dev *dev, int fd)
+{
+	for (unsigned i = 0; i < dev->ndoorbells; i++) {
+		struct dev_doorbell *d = &dev->doorbells[i];
+		if (d->fd < 0 || d->fd != fd)
+			continue;
+		/* Our own non-blocking eventfd: drain it, then one write for
+		 * however many the counter coalesced. */
+		uint64_t v;
+		if (read(d->fd, &v, sizeof(v)) != (ssize_t)sizeof(v))
+			return true;    /* nothing pending (a stale event) */
+		uint8_t buf[8];
+		for (unsigned b = 0; b < d->size; b++)
+			buf[b] = (uint8_t)(d->data >> (8 * b));
+		ssize_t r = dev_region_access(dev, d->region, d->offset, buf,
+					      d->size, true);
+		if (r < 0)
+			ulog_printf(&dev->log, LOG_DEBUG,
+				    "%s: doorbell %u (region %u +0x%llx): %s",
+				    dev->name, i, d->region,
+				    (unsigned long long)d->offset,
+				    strerror((int)-r));
+		return true;
+	}
+	return false;
 }
 
 int uvfio_dev_add_rom(struct uvfio_dev *dev, const void *image, size_t len)
@@ -334,6 +458,9 @@ int dev_seal(struct uvfio_dev *dev)
 	}
 	dev->regions[VFIO_PCI_CONFIG_REGION_INDEX].size = cfg->size;
 	pci_cfg_seal(cfg);
+	int r = doorbells_open(dev);
+	if (r < 0)
+		return r;
 	dev->sealed = true;
 	return 0;
 }
@@ -502,10 +629,12 @@ void dev_attach(struct uvfio_dev *dev, const struct dev_transport *tp)
 {
 	dev->tp = *tp;
 	dev->has_client = true;
+	doorbells_attach(dev);
 }
 
 void dev_detach(struct uvfio_dev *dev)
 {
+	doorbells_detach(dev, dev->has_client);
 	dev_dma_unmap_all(dev);
 	dev_irq_release_all(dev);
 	memset(&dev->tp, 0, sizeof(dev->tp));

@@ -21,6 +21,7 @@
 #define DEV_MAX_IRQ_COUNT   2048u
 #define DEV_MAX_TIMERS      256u
 #define DEV_MAX_FEATURES    64u
+#define DEV_MAX_DOORBELLS   64u
 
 struct dev_region {
 	bool present;
@@ -83,6 +84,22 @@ struct dev_feature {
 	void *opaque;
 };
 
+/*
+ * A doorbell the device declares (uvfio_dev_add_doorbell): a write to its
+ * eventfd makes the device see a write of @data at @offset of @region.
+ * The eventfd is the device's own (non-blocking, read by dev_watch_fire),
+ * made at seal, watched while a client is attached, and replaced when
+ * the client leaves, so a former client's copy pokes nothing.
+ */
+struct dev_doorbell {
+	uint32_t region;
+	uint32_t size;             /* 1, 2, 4 or 8 */
+	uint64_t offset;
+	bool datamatch;
+	uint64_t data;             /* 0 without datamatch */
+	int fd;                    /* eventfd, or -1 when it could not be made */
+};
+
 struct dev_timer {
 	int id;
 	uint64_t deadline;         /* CLOCK_MONOTONIC ns */
@@ -121,6 +138,9 @@ struct uvfio_dev {
 	int (*low_power)(void *opaque, bool enter);
 	void *low_power_opaque;
 
+	struct dev_doorbell doorbells[DEV_MAX_DOORBELLS];
+	unsigned ndoorbells;
+
 	struct dev_transport tp;
 	bool has_client;
 };
@@ -157,6 +177,8 @@ void dev_irq_release_all(struct uvfio_dev *dev);
 void dev_irq_drop_unmask(struct uvfio_dev *dev, struct dev_irq_vec *vec);
 /* A watched eventfd was written by the client. */
 void dev_watch_fire(struct uvfio_dev *dev, int fd);
+/* If @fd is a doorbell's eventfd: drain it, do its write, true. */
+bool dev_doorbell_fire(struct uvfio_dev *dev, int fd);
 
 /* DMA windows.  @fd is taken (set to -1) on success. */
 int dev_dma_map(struct uvfio_dev *dev, uint32_t flags, uint64_t offset,

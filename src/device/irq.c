@@ -345,6 +345,8 @@ int uvfio_dev_intx_set(struct uvfio_dev *dev, bool asserted)
 
 void dev_watch_fire(struct uvfio_dev *dev, int fd)
 {
+	if (dev_doorbell_fire(dev, fd))
+		return;
 	struct dev_irq *irq = &dev->irqs[VFIO_PCI_INTX_IRQ_INDEX];
 	if (irq->count && irq->vec[0].unmask == fd)
 		set_intx_mask(dev, VFIO_IRQ_SET_ACTION_UNMASK,

@@ -268,6 +268,12 @@ static int handle_irq_info(struct req *q)
 	return conn_reply(q->c, q->hdr, &out, sizeof(out), NULL, 0, NULL, 0);
 }
 
+/*
+ * The doorbells the device declared on a region (uvfio_dev_add_doorbell),
+ * as ioeventfd entries with the device's eventfds attached.  A request
+ * with too small an argsz gets the header only: the count and the argsz
+ * it needs.
+ */
 static int handle_region_io_fds(struct req *q)
 {
 	if (q->len < sizeof(struct vu_region_io_fds_req))
@@ -278,10 +284,36 @@ static int handle_region_io_fds(struct req *q)
 	struct dev_region *r = dev_region(q->dev, in->index);
 	if (!r || !r->present)
 		return -EINVAL;
-	/* This device declares no doorbells: no sub-regions. */
-	struct vu_region_io_fds_req out = { .argsz = sizeof(out),
-					    .index = in->index };
-	return conn_reply(q->c, q->hdr, &out, sizeof(out), NULL, 0, NULL, 0);
+
+	struct uvfio_dev *dev = q->dev;
+	struct vu_ioeventfd_entry ents[DEV_MAX_DOORBELLS];
+	int fds[DEV_MAX_DOORBELLS];
+	unsigned n = 0;
+	for (unsigned i = 0; i < dev->ndoorbells; i++) {
+		const struct dev_doorbell *d = &dev->doorbells[i];
+		if (d->region != in->index)
+			continue;
+		ents[n] = (struct vu_ioeventfd_entry){
+			.offset = d->offset, .size = d->size, .fd_index = n,
+			.type = 0, .flags = d->datamatch ? 1u : 0u,
+			.datamatch = d->data,
+		};
+		fds[n] = d->fd;
+		n++;
+	}
+	uint32_t need = (uint32_t)(sizeof(*in) + n * sizeof(ents[0]));
+	struct vu_region_io_fds_req out = { .argsz = need, .index = in->index,
+					    .count = n };
+	if (in->argsz < need)
+		return conn_reply(q->c, q->hdr, &out, sizeof(out), NULL, 0,
+				  NULL, 0);
+	if (n > q->c->peer.max_msg_fds)
+		return -E2BIG;
+	for (unsigned i = 0; i < n; i++)
+		if (fds[i] < 0)
+			return -EIO;    /* its eventfd could not be made */
+	return conn_reply(q->c, q->hdr, &out, sizeof(out), ents,
+			  n * sizeof(ents[0]), n ? fds : NULL, n);
 }
 
 static int handle_set_irqs(struct req *q)

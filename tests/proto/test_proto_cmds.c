@@ -429,9 +429,38 @@ static void test_region_io_fds(void **state)
 	struct vu_region_io_fds_req in = { .argsz = sizeof(in), .index = 0 };
 	assert_int_equal(pc_call(&pc, VU_CMD_DEVICE_GET_REGION_IO_FDS, &in,
 				 sizeof(in), NULL, 0), 0);
+	/* testdev has one doorbell on BAR0: too small, the header only. */
 	const struct vu_region_io_fds_req *out = (const void *)pc.rx.buf;
 	assert_int_equal(vu_rx_len(&pc.rx), 16);
+	assert_int_equal(out->argsz, 16 + 40);
 	assert_int_equal(out->index, 0);
+	assert_int_equal(out->count, 1);
+	assert_int_equal(pc.rx.nfds, 0);
+	/* With room: the entry and its eventfd. */
+	in.argsz = 16 + 40;
+	assert_int_equal(pc_call(&pc, VU_CMD_DEVICE_GET_REGION_IO_FDS, &in,
+				 sizeof(in), NULL, 0), 0);
+	out = (const void *)pc.rx.buf;
+	assert_int_equal(vu_rx_len(&pc.rx), 16 + 40);
+	assert_int_equal(out->argsz, 16 + 40);
+	assert_int_equal(out->count, 1);
+	assert_int_equal(pc.rx.nfds, 1);
+	struct vu_ioeventfd_entry e;
+	memcpy(&e, pc.rx.buf + 16, sizeof(e));
+	assert_int_equal(e.offset, TESTDEV_REG_BUMP);
+	assert_int_equal(e.size, 4);
+	assert_int_equal(e.fd_index, 0);
+	assert_int_equal(e.type, 0);
+	assert_int_equal(e.flags, 1);
+	assert_int_equal(e.reserved, 0);
+	assert_int_equal(e.datamatch, 1);
+	/* No doorbells on BAR2. */
+	in.index = 2;
+	assert_int_equal(pc_call(&pc, VU_CMD_DEVICE_GET_REGION_IO_FDS, &in,
+				 sizeof(in), NULL, 0), 0);
+	out = (const void *)pc.rx.buf;
+	assert_int_equal(vu_rx_len(&pc.rx), 16);
+	assert_int_equal(out->argsz, 16);
 	assert_int_equal(out->count, 0);
 	assert_int_equal(pc.rx.nfds, 0);
 	const struct { uint32_t flags, index, count; } bad[] = {

@@ -45,7 +45,7 @@ static void test_not_supported_over_vfio_user(void **st)
 	(void)st;
 	struct uvfio_device *d = open_dev();
 	int efd = eventfd(0, EFD_CLOEXEC);
-	/* Until the vfio-user client sends REGION_IO_FDS. */
+	/* vfio-user has no command for a client-chosen ioeventfd. */
 	assert_int_equal(uvfio_ioeventfd(d, 0, 4, 4, 1, efd), -ENOTSUP);
 	struct uvfio_hot_reset_dev hr[2];
 	assert_int_equal(uvfio_device_hot_reset_info(d, hr, 2), -ENOTSUP);
