@@ -97,6 +97,14 @@ int served_stop(struct served *s)
 	return status;
 }
 
+int served_stop_checked(struct served *s)
+{
+	int st = served_stop(s);
+	if (st != 0)
+		fprintf(stderr, "uvfio-serve exited with status %d\n", st);
+	return st == 0 ? 0 : -1;
+}
+
 static int count_dir(const char *dir)
 {
 	DIR *d = opendir(dir);

@@ -20,6 +20,9 @@ struct served {
 int served_start(struct served *s, const char *model, const char *const *extra);
 /* SIGTERM it, wait, and return its exit status (or -1 when killed). */
 int served_stop(struct served *s);
+/* served_stop() for a teardown: 0 when the server exited with status 0,
+ * else -1 after saying how it ended. */
+int served_stop_checked(struct served *s);
 /* True while the server process is alive. */
 bool served_alive(struct served *s);
 

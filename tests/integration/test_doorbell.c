@@ -37,10 +37,7 @@ static int group_setup(void **state)
 static int group_teardown(void **state)
 {
 	(void)state;
-	int st = served_stop(&g_srv);
-	if (st != 0)
-		fprintf(stderr, "uvfio-serve exited with status %d\n", st);
-	return st == 0 ? 0 : -1;
+	return served_stop_checked(&g_srv);
 }
 
 static struct uvfio_device *open_dev(void)

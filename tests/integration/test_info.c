@@ -35,10 +35,7 @@ static int group_teardown(void **state)
 {
 	(void)state;
 	uvfio_device_close(g_dev);
-	int st = served_stop(&g_srv);
-	if (st != 0)
-		fprintf(stderr, "uvfio-serve exited with status %d\n", st);
-	return st == 0 ? 0 : -1;
+	return served_stop_checked(&g_srv);
 }
 
 #define RD VFIO_REGION_INFO_FLAG_READ
