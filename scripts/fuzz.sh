@@ -36,7 +36,12 @@ if [ ! -f "$build/build.ninja" ]; then
 	CC=clang meson setup "$build" --werror -Dfuzz=true \
 		-Db_sanitize=address,undefined -Db_lundef=false >/dev/null
 fi
-ninja -C "$build" $(for t in $targets; do echo tests/fuzz/fuzz-$t; done) >/dev/null
+if ! ninja -C "$build" $(for t in $targets; do echo tests/fuzz/fuzz-$t; done) \
+	>"$build/fuzz-build.log" 2>&1; then
+	cat "$build/fuzz-build.log" >&2
+	echo "fuzz.sh: building the fuzz targets failed" >&2
+	exit 1
+fi
 
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:allocator_may_return_null=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1

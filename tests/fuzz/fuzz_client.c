@@ -154,6 +154,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (!size)
 		return 0;
+	fuzz_fd_init();
 	struct fake f = { .in = { data, size } };
 	uint8_t cfg = fin_u8(&f.in);
 	int sv[2];

@@ -13,12 +13,12 @@
 
 #include "fuzz_common.h"
 
-#define FD_CHECK_SPAN 512
+#define FD_MAX 4096
 #define SOCK_BUF (64 << 20)
 
 const size_t fuzz_memfd_sizes[4] = { 0, 4096, 64 << 10, 2 << 20 };
 
-static int fd_high = -1;
+static uint8_t fd_before[FD_MAX / 8];
 
 void fuzz_die(const char *fmt, ...)
 {
@@ -31,29 +31,40 @@ void fuzz_die(const char *fmt, ...)
 	abort();
 }
 
-void fuzz_fd_init(void)
+/* The set of open fds below FD_MAX, as a bitmap. */
+static int fd_snapshot(uint8_t map[FD_MAX / 8])
 {
+	memset(map, 0, FD_MAX / 8);
 	DIR *d = opendir("/proc/self/fd");
-	if (!d) {
-		fd_high = 1024;
-		return;
-	}
+	if (!d)
+		return -1;
 	int self = dirfd(d);
 	struct dirent *e;
 	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
 		int fd = atoi(e->d_name);
-		if (e->d_name[0] != '.' && fd != self && fd > fd_high)
-			fd_high = fd;
+		if (fd != self && fd >= 0 && fd < FD_MAX)
+			map[fd / 8] |= (uint8_t)(1u << (fd % 8));
 	}
 	closedir(d);
+	return 0;
+}
+
+void fuzz_fd_init(void)
+{
+	if (fd_snapshot(fd_before) < 0)
+		fuzz_die("cannot read /proc/self/fd");
 }
 
 void fuzz_fd_check(const char *target)
 {
-	if (fd_high < 0)
-		fuzz_fd_init();
-	for (int fd = fd_high + 1; fd <= fd_high + FD_CHECK_SPAN; fd++) {
-		if (fcntl(fd, F_GETFD) >= 0) {
+	uint8_t now[FD_MAX / 8];
+	if (fd_snapshot(now) < 0)
+		fuzz_die("cannot read /proc/self/fd");
+	for (int fd = 0; fd < FD_MAX; fd++) {
+		uint8_t bit = (uint8_t)(1u << (fd % 8));
+		if ((now[fd / 8] & bit) && !(fd_before[fd / 8] & bit)) {
 			char path[64], what[128] = "?";
 			snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 			ssize_t n = readlink(path, what, sizeof(what) - 1);

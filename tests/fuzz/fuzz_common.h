@@ -45,9 +45,11 @@ static inline uint32_t fin_u32(struct fin *in)
 void fuzz_die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 
 /*
- * Fd leak check: fuzz_fd_init() notes the highest fd open once, and
- * fuzz_fd_check() dies if any fd above it is open at the end of an
- * iteration (fds are allocated lowest first, so a leak lands there).
+ * Fd leak check: fuzz_fd_init() notes the open fds at the start of an
+ * iteration and fuzz_fd_check() dies if any other fd is open at its end.
+ * The snapshot is taken per iteration because libFuzzer itself opens fds
+ * between iterations (the symbolizer's pipes, when it first prints a
+ * NEW_FUNC), and those are not the target's leaks.
  */
 void fuzz_fd_init(void);
 void fuzz_fd_check(const char *target);

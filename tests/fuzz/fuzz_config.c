@@ -287,6 +287,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (!g_dev[0].dev)
 		LLVMFuzzerInitialize(NULL, NULL);
+	fuzz_fd_init();
 	struct fin in = { data, size };
 	struct fdev *f = &g_dev[fin_u8(&in) & 1];
 	uint8_t buf[256], back[256];

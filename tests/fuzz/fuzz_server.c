@@ -132,6 +132,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		LLVMFuzzerInitialize(NULL, NULL);
 	if (!size)
 		return 0;
+	fuzz_fd_init();
 	struct fin in = { data, size };
 	uint8_t cfg = fin_u8(&in);
 	struct uvfio_server_opts o = {
