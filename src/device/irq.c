@@ -28,6 +28,10 @@ int dev_irq_info(struct uvfio_dev *dev, uint32_t index, uint32_t *flags,
 		f |= VFIO_IRQ_INFO_MASKABLE | VFIO_IRQ_INFO_AUTOMASKED;
 	else
 		f |= VFIO_IRQ_INFO_NORESIZE;
+	/* A uvfio device masks MSI/MSI-X vectors one by one through
+	 * SET_IRQS MASK/UNMASK (the kernel answers ENOTTY there). */
+	if (index == VFIO_PCI_MSI_IRQ_INDEX || index == VFIO_PCI_MSIX_IRQ_INDEX)
+		f |= VFIO_IRQ_INFO_MASKABLE;
 	*flags = f;
 	*count = dev->irqs[index].count;
 	return 0;
@@ -137,11 +141,20 @@ static void raise_vec(struct uvfio_dev *dev, struct dev_irq *irq,
 		vec->masked = true;
 		break;
 	case VFIO_PCI_MSI_IRQ_INDEX:
-		/* A masked vector sets its pending bit instead. */
+		/* A vector masked through SET_IRQS is held back until
+		 * UNMASK; one masked in config space sets its pending bit. */
+		if (vec->masked) {
+			vec->pending = true;
+			return;
+		}
 		if (!pci_cfg_msi_gate(dev->cfg, v))
 			return;
 		break;
 	case VFIO_PCI_MSIX_IRQ_INDEX:
+		if (vec->masked) {
+			vec->pending = true;
+			return;
+		}
 		if (!pci_cfg_msix_gate(dev->cfg, v))
 			return;
 		break;
@@ -219,8 +232,43 @@ void dev_irq_deliver(struct uvfio_dev *dev, unsigned index, unsigned vector)
 	if (index >= DEV_NUM_IRQS || !dev->irqs[index].vec ||
 	    vector >= dev->irqs[index].count)
 		return;
-	if (dev->irqs[index].vec[vector].trigger >= 0)
-		signal_fd(dev->irqs[index].vec[vector].trigger);
+	struct dev_irq_vec *vec = &dev->irqs[index].vec[vector];
+	if (vec->masked) {
+		vec->pending = true;
+		return;
+	}
+	if (vec->trigger >= 0)
+		signal_fd(vec->trigger);
+}
+
+/*
+ * MSI/MSI-X MASK and UNMASK, per vector (DATA_NONE: every vector of the
+ * range, DATA_BOOL: where true).  A vector raised while masked is
+ * delivered by its UNMASK, once, as a masked MSI-X entry's pending bit is.
+ * Interrupts the config space holds back stay held there.
+ */
+static int set_vec_mask(struct uvfio_dev *dev, uint32_t index,
+			uint32_t action, uint32_t dtype, uint32_t start,
+			uint32_t count, const uint8_t *data)
+{
+	struct dev_irq *irq = &dev->irqs[index];
+	if (dtype == VFIO_IRQ_SET_DATA_EVENTFD)
+		return -ENOTTY;
+	for (uint32_t i = 0; i < count; i++) {
+		if (dtype == VFIO_IRQ_SET_DATA_BOOL && !data[i])
+			continue;
+		struct dev_irq_vec *vec = &irq->vec[start + i];
+		if (action == VFIO_IRQ_SET_ACTION_MASK) {
+			vec->masked = true;
+			continue;
+		}
+		vec->masked = false;
+		if (vec->pending) {
+			vec->pending = false;
+			raise_vec(dev, irq, index, start + i);
+		}
+	}
+	return 0;
 }
 
 /* UNMASK with an eventfd: writing it unmasks (QEMU's resample fd). */
@@ -291,6 +339,9 @@ int dev_set_irqs(struct uvfio_dev *dev, uint32_t flags, uint32_t index,
 				   nfds);
 	if (index == VFIO_PCI_INTX_IRQ_INDEX)
 		return set_intx_mask(dev, action, dtype, data, fds, nfds);
+	if (index == VFIO_PCI_MSI_IRQ_INDEX || index == VFIO_PCI_MSIX_IRQ_INDEX)
+		return set_vec_mask(dev, index, action, dtype, start, count,
+				    data);
 	return -ENOTTY;
 }
 

@@ -406,7 +406,8 @@ static void test_irq_info(void **state)
 	const uint32_t E = VFIO_IRQ_INFO_EVENTFD, N = VFIO_IRQ_INFO_NORESIZE;
 	const struct { uint32_t flags, count; } want[5] = {
 		{ E | VFIO_IRQ_INFO_MASKABLE | VFIO_IRQ_INFO_AUTOMASKED, 1 },
-		{ E | N, 4 }, { E | N, 8 }, { E | N, 1 }, { E | N, 1 },
+		{ E | N | VFIO_IRQ_INFO_MASKABLE, 4 },
+		{ E | N | VFIO_IRQ_INFO_MASKABLE, 8 }, { E | N, 1 }, { E | N, 1 },
 	};
 	for (uint32_t i = 0; i < 5; i++) {
 		assert_int_equal(irq_info(&pc, i), 0);

@@ -294,14 +294,20 @@ static void test_set_irqs_msi(void **state)
 	assert_int_equal(fired(fds[2]), 0);
 	assert_int_equal(fired(fds[3]), 1);
 
-	/* MSI active: INTx and MSI-X are refused; MSI MASK is not supported. */
+	/* MSI active: INTx and MSI-X are refused; MSI MASK takes no eventfd. */
 	assert_int_equal(set_irqs(&pc, EFD_TRIG, VFIO_PCI_INTX_IRQ_INDEX, 0, 1, NULL,
 				  0, fds, 1), -EINVAL);
 	assert_int_equal(set_irqs(&pc, EFD_TRIG, VFIO_PCI_MSIX_IRQ_INDEX, 0, 1, NULL,
 				  0, fds, 1), -EINVAL);
+	assert_int_equal(set_irqs(&pc, VFIO_IRQ_SET_DATA_EVENTFD |
+				  VFIO_IRQ_SET_ACTION_MASK, VFIO_PCI_MSI_IRQ_INDEX,
+				  0, 1, NULL, 0, fds, 1), -ENOTTY);
 	assert_int_equal(set_irqs(&pc, VFIO_IRQ_SET_DATA_NONE |
 				  VFIO_IRQ_SET_ACTION_MASK, VFIO_PCI_MSI_IRQ_INDEX,
-				  0, 1, NULL, 0, NULL, 0), -ENOTTY);
+				  0, 1, NULL, 0, NULL, 0), 0);
+	assert_int_equal(set_irqs(&pc, VFIO_IRQ_SET_DATA_NONE |
+				  VFIO_IRQ_SET_ACTION_UNMASK, VFIO_PCI_MSI_IRQ_INDEX,
+				  0, 1, NULL, 0, NULL, 0), 0);
 	/* Fds the server refused are not kept. */
 	assert_int_equal(pc_server_fds_settle(base + 2), base + 2);
 	/* Disable the index: every fd released. */

@@ -216,8 +216,8 @@ static void testdev_text(void **state)
 	assert_line(out, "Capabilities: [40]",
 		    "Capabilities: [40] MSI: Enable- Count=1/4 Maskable+ 64bit+");
 	assert_line(out, "Masking:", "Masking: 00000000  Pending: 00000000");
-	assert_line(out, "IRQ 1 ", "IRQ 1 MSI: count 4, flags: EVENTFD NORESIZE");
-	assert_line(out, "IRQ 2 ", "IRQ 2 MSI-X: count 8, flags: EVENTFD NORESIZE");
+	assert_line(out, "IRQ 1 ", "IRQ 1 MSI: count 4, flags: EVENTFD MASKABLE NORESIZE");
+	assert_line(out, "IRQ 2 ", "IRQ 2 MSI-X: count 8, flags: EVENTFD MASKABLE NORESIZE");
 	assert_line(out, "IRQ 3 ", "IRQ 3 ERR: count 1, flags: EVENTFD NORESIZE");
 	assert_line(out, "VFIO:", "VFIO: flags PCI RESET, 10 regions, 5 IRQ indexes");
 	free(out);

@@ -146,9 +146,12 @@ static void test_irq_info(void **state)
 				VFIO_IRQ_INFO_AUTOMASKED);
 	assert_int_equal(dev_irq_info(dev, MSI, &flags, &count), 0);
 	assert_int_equal(count, 4);
-	assert_int_equal(flags, VFIO_IRQ_INFO_EVENTFD | VFIO_IRQ_INFO_NORESIZE);
+	assert_int_equal(flags, VFIO_IRQ_INFO_EVENTFD | VFIO_IRQ_INFO_NORESIZE |
+				VFIO_IRQ_INFO_MASKABLE);
 	assert_int_equal(dev_irq_info(dev, MSIX, &flags, &count), 0);
 	assert_int_equal(count, 8);
+	assert_int_equal(flags, VFIO_IRQ_INFO_EVENTFD | VFIO_IRQ_INFO_NORESIZE |
+				VFIO_IRQ_INFO_MASKABLE);
 	assert_int_equal(dev_irq_info(dev, ERR, &flags, &count), 0);
 	assert_int_equal(count, 1);
 	assert_int_equal(dev_irq_info(dev, REQ, &flags, &count), 0);
@@ -250,20 +253,83 @@ static void test_non_eventfd_refused(void **state)
 static void test_enotty(void **state)
 {
 	struct uvfio_dev *dev = ((struct fixture *)*state)->dev;
-	const uint8_t one[8] = { 1, 1, 1, 1, 1, 1, 1, 1 };
-	assert_int_equal(set(dev, D_NONE | A_MASK, MSI, 0, 1, NULL, 0, NULL, 0), -ENOTTY);
-	assert_int_equal(set(dev, D_NONE | A_UNMASK, MSI, 0, 4, NULL, 0, NULL, 0), -ENOTTY);
-	assert_int_equal(set(dev, D_BOOL | A_MASK, MSI, 0, 2, one, 2, NULL, 0), -ENOTTY);
-	assert_int_equal(set(dev, D_NONE | A_MASK, MSIX, 0, 8, NULL, 0, NULL, 0), -ENOTTY);
 	assert_int_equal(set(dev, D_NONE | A_UNMASK, ERR, 0, 1, NULL, 0, NULL, 0), -ENOTTY);
 	assert_int_equal(set(dev, D_NONE | A_MASK, REQ, 0, 1, NULL, 0, NULL, 0), -ENOTTY);
 	int fd = efd();
 	int keep = fd;
 	assert_int_equal(set(dev, D_EFD | A_MASK, INTX, 0, 1, NULL, 0, &fd, 1), -ENOTTY);
 	assert_int_equal(set(dev, D_EFD | A_MASK, MSI, 0, 1, NULL, 0, &fd, 1), -ENOTTY);
+	assert_int_equal(set(dev, D_EFD | A_UNMASK, MSIX, 0, 1, NULL, 0, &fd, 1), -ENOTTY);
 	assert_int_equal(fd, keep);
 	assert_true(fd_is_open(fd));
 	close(fd);
+}
+
+/*
+ * MSI and MSI-X report MASKABLE: MASK/UNMASK per vector, with DATA_NONE
+ * over a range and DATA_BOOL where true; an interrupt raised while masked
+ * is delivered once by the UNMASK, a vector not raised stays quiet.
+ */
+static void check_vec_mask(struct uvfio_dev *dev, uint32_t index, unsigned n)
+{
+	int owned[8], mine[8];
+	bind_efds(dev, index, 0, n, owned, mine);
+	/* Mask [1, 3): those are held, the others fire. */
+	assert_int_equal(set(dev, D_NONE | A_MASK, index, 1, 2, NULL, 0, NULL, 0), 0);
+	for (unsigned v = 0; v < n; v++) {
+		assert_int_equal(uvfio_dev_irq_trigger(dev, index, v), 0);
+		assert_int_equal(uvfio_dev_irq_trigger(dev, index, v), 0);
+		assert_int_equal(fired(mine[v]), (v == 1 || v == 2) ? 0 : 2);
+	}
+	/* BOOL unmask of vector 2 only: its one pending interrupt arrives. */
+	const uint8_t sel[2] = { 0, 1 };
+	assert_int_equal(set(dev, D_BOOL | A_UNMASK, index, 1, 2, sel, 2, NULL, 0), 0);
+	assert_int_equal(fired(mine[2]), 1);
+	assert_int_equal(fired(mine[1]), 0);
+	/* Unmasking again delivers nothing more. */
+	assert_int_equal(set(dev, D_NONE | A_UNMASK, index, 2, 1, NULL, 0, NULL, 0), 0);
+	assert_int_equal(fired(mine[2]), 0);
+	/* Vector 1 unmasked: pending one delivered, then it fires normally. */
+	assert_int_equal(set(dev, D_NONE | A_UNMASK, index, 1, 1, NULL, 0, NULL, 0), 0);
+	assert_int_equal(fired(mine[1]), 1);
+	assert_int_equal(uvfio_dev_irq_trigger(dev, index, 1), 0);
+	assert_int_equal(fired(mine[1]), 1);
+	/* A masked vector that was never raised stays quiet on UNMASK. */
+	assert_int_equal(set(dev, D_NONE | A_MASK, index, 0, 1, NULL, 0, NULL, 0), 0);
+	assert_int_equal(set(dev, D_NONE | A_UNMASK, index, 0, 1, NULL, 0, NULL, 0), 0);
+	assert_int_equal(fired(mine[0]), 0);
+	/* BOOL mask with a false entry leaves that vector unmasked. */
+	const uint8_t sel2[2] = { 1, 0 };
+	assert_int_equal(set(dev, D_BOOL | A_MASK, index, 0, 2, sel2, 2, NULL, 0), 0);
+	assert_int_equal(uvfio_dev_irq_trigger(dev, index, 0), 0);
+	assert_int_equal(uvfio_dev_irq_trigger(dev, index, 1), 0);
+	assert_int_equal(fired(mine[0]), 0);
+	assert_int_equal(fired(mine[1]), 1);
+	/* Loopback TRIGGER is not the device raising: it ignores the mask. */
+	assert_int_equal(set(dev, D_NONE | A_TRIG, index, 0, 1, NULL, 0, NULL, 0), 0);
+	assert_int_equal(fired(mine[0]), 1);
+	/* Disabling the index forgets masks and pending interrupts. */
+	assert_int_equal(set(dev, D_NONE | A_TRIG, index, 0, 0, NULL, 0, NULL, 0), 0);
+	close_all(mine, n);
+	bind_efds(dev, index, 0, n, owned, mine);
+	assert_int_equal(uvfio_dev_irq_trigger(dev, index, 0), 0);
+	assert_int_equal(fired(mine[0]), 1);
+	/* Out-of-range masks are refused like any other range. */
+	assert_int_equal(set(dev, D_NONE | A_MASK, index, n - 1, 2, NULL, 0, NULL, 0), -EINVAL);
+	assert_int_equal(set(dev, D_NONE | A_MASK, index, 0, 0, NULL, 0, NULL, 0), -EINVAL);
+	assert_int_equal(set(dev, D_BOOL | A_MASK, index, 0, 2, sel, 1, NULL, 0), -EINVAL);
+	assert_int_equal(set(dev, D_NONE | A_TRIG, index, 0, 0, NULL, 0, NULL, 0), 0);
+	close_all(mine, n);
+}
+
+static void test_msi_vector_mask(void **state)
+{
+	check_vec_mask(((struct fixture *)*state)->dev, MSI, 4);
+}
+
+static void test_msix_vector_mask(void **state)
+{
+	check_vec_mask(((struct fixture *)*state)->dev, MSIX, 8);
 }
 
 static void test_intx_automask(void **state)
@@ -588,6 +654,8 @@ int main(void)
 		cmocka_unit_test(test_absent_index_einval),
 		T(test_non_eventfd_refused),
 		T(test_enotty),
+		T(test_msi_vector_mask),
+		T(test_msix_vector_mask),
 		T(test_intx_automask),
 		T(test_intx_explicit_mask),
 		T(test_intx_loopback),
