@@ -499,6 +499,7 @@ static void vuc_close(struct uvfio_backend *be)
 
 	if (!c)
 		return;
+	vuc_ioev_fini(c);
 	vuc_thread_stop(c);
 	vuc_held_drop(c);
 	for (unsigned i = 0; i < c->nregion_fds; i++)
@@ -533,7 +534,9 @@ static const struct uvfio_backend_ops vuc_ops = {
 	.reset = vuc_reset,
 	.device_feature = vuc_device_feature,
 	.region_doorbells = vuc_region_doorbells,
-	/* Client-chosen ioeventfds have no vfio-user command: -ENOTSUP. */
+	/* Client-chosen ioeventfds have no vfio-user command: the client
+	 * performs them (user_ioev.c). */
+	.ioeventfd = vuc_ioeventfd,
 	.get_fd = vuc_get_fd,
 	.dispatch = vuc_dispatch,
 	.dma_requests = vuc_dma_requests,
@@ -582,6 +585,9 @@ static struct vu_client *client_new(int fd,
 	c->ours.max_data_xfer_size = conf->max_data_xfer_size;
 	c->ours.max_dma_maps = UVFIO_DEFAULT_MAX_DMA_MAPS;
 	c->ours.pgsizes = UVFIO_DEFAULT_PGSIZES;
+	c->ours.has_vf_token = conf->vf_token_set;
+	if (conf->vf_token_set)
+		memcpy(c->ours.vf_token, conf->vf_token, sizeof(c->ours.vf_token));
 	vu_caps_default(&c->srv);
 	/*
 	 * The largest message we take: a REGION_READ reply or DMA_WRITE

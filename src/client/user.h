@@ -43,6 +43,12 @@ struct vu_held {
 /* Region indexes whose mmap fd we keep. */
 #define VU_MAX_REGION_FDS 1024u
 
+/* Most doorbells of one region we take from DEVICE_GET_REGION_IO_FDS. */
+#define VU_DOORBELLS_MAX 1024u
+
+/* Kernel-style ioeventfds per device, as the kernel's limit. */
+#define UVFIO_IOEVENTFD_MAX 1000u
+
 /* Largest region-info reply we accept (argsz the server may ask for). */
 #define VU_REGION_INFO_MAX (64u << 10)
 
@@ -98,6 +104,9 @@ struct vu_client {
 	struct vu_window *win;
 	unsigned nwin, win_cap;
 	atomic_uint_fast64_t dma_requests;
+
+	/* Kernel-style ioeventfds (user_ioev.c), made on first use. */
+	struct vu_ioev_set *ioev;
 };
 
 static inline struct vu_client *to_vu(struct uvfio_backend *be)
@@ -158,6 +167,12 @@ int vuc_region_doorbells(struct uvfio_backend *be, unsigned index,
 			 struct uvfio_doorbell *out, unsigned max);
 int vuc_device_feature(struct uvfio_backend *be, uint32_t flags, void *data,
 		       size_t len);
+
+/* user_ioev.c: uvfio_ioeventfd() done by the client (see there) */
+int vuc_ioeventfd(struct uvfio_backend *be, unsigned index, uint64_t offset,
+		  unsigned size, uint64_t data, int fd);
+/* Stop the ioeventfd thread and close every registration. */
+void vuc_ioev_fini(struct vu_client *c);
 
 /* user_dma.c */
 int vuc_win_add(struct vu_client *c, void *vaddr, uint64_t size,

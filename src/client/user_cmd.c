@@ -87,7 +87,6 @@ int vuc_irq_info(struct uvfio_backend *be, unsigned index,
 /* ---- doorbells (DEVICE_GET_REGION_IO_FDS) ---------------------------- */
 
 /* Most entries asked for at once (the request's argsz stays small). */
-#define VU_DOORBELLS_MAX 1024u
 
 /*
  * Check the REGION_IO_FDS reply in c->rx for a request of @offered bytes
