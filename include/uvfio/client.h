@@ -36,6 +36,16 @@ struct uvfio_open_opts {
 	 */
 	bool no_dma_thread;
 	int timeout_ms;                /* reply timeout; 0: 5000, <0: none */
+	/*
+	 * The VF token (a UUID, see uvfio_uuid_parse()) when vf_token_set:
+	 * needed to open a VF of a PF whose user set one, and to open such
+	 * a PF while its VFs are in use; a device that takes none refuses
+	 * it (-EINVAL).  A wrong or missing token is -EACCES.  vfio-user
+	 * carries it in VERSION; the kernel backend opens the device
+	 * through its group as "ADDR vf_token=UUID".
+	 */
+	bool vf_token_set;
+	uint8_t vf_token[UVFIO_UUID_SIZE];
 };
 
 /*
@@ -258,8 +268,15 @@ UVFIO_EXPORT int uvfio_device_hot_reset_info(struct uvfio_device *dev,
  * ioeventfd: from now on a write to eventfd @fd makes the device see a
  * write of @data (@size 1, 2, 4 or 8 bytes, little-endian) at @offset of
  * region @index, without a call.  @fd -1 removes the one registered with
- * the same region, offset, size and data.  -EEXIST for one registered
- * already, -ENOTSUP where the device has none.
+ * the same region, offset, size and data.  The kernel's rules on both
+ * backends: BAR regions only and the access inside the BAR (-EINVAL),
+ * not over the MSI-X table (-EINVAL), -EEXIST for a key registered
+ * already, -ENODEV when removing one that is not, -ENOSPC past 1000,
+ * -EINVAL for an fd that is not an eventfd.  The kernel does the write
+ * itself; over vfio-user, which has no command for it, a thread of the
+ * library does: by the device's doorbell eventfd when the device offers
+ * one for exactly this write (see uvfio_region_doorbells()), else as a
+ * posted REGION_WRITE.  Removed when the device is closed.
  */
 UVFIO_EXPORT int uvfio_ioeventfd(struct uvfio_device *dev, unsigned index,
 				 uint64_t offset, unsigned size, uint64_t data,
