@@ -74,6 +74,7 @@ void uvfio_dev_free(struct uvfio_dev *dev)
 {
 	if (!dev)
 		return;
+	dev_sriov_free(dev);
 	dev_detach(dev);
 	doorbells_detach(dev, false);
 	for (unsigned i = 0; i < DEV_MAX_REGIONS; i++) {
@@ -370,6 +371,35 @@ int uvfio_dev_set_reset(struct uvfio_dev *dev, int (*reset)(void *opaque),
  * A BAR holding the MSI-X table or PBA may be mmap-able, but never the
  * pages holding them: those accesses must reach the engine.
  */
+/*
+ * A doorbell may not write into the MSI-X table or PBA: those are the
+ * interrupt layer's (the kernel refuses ioeventfds there as well).  Known
+ * only once the capabilities are all in, so checked at seal.
+ */
+static int doorbells_check_msix(struct uvfio_dev *dev)
+{
+	const struct pci_msix *m = &dev->cfg->msix;
+	if (!m->cap)
+		return 0;
+	for (unsigned i = 0; i < dev->ndoorbells; i++) {
+		const struct dev_doorbell *d = &dev->doorbells[i];
+		uint64_t tend = m->table_off + (uint64_t)m->nvec * PCI_MSIX_ENTRY_SIZE;
+		uint64_t pend = m->pba_off + (uint64_t)m->pba_len;
+		bool in_table = d->region == m->table_bar &&
+				d->offset < tend && m->table_off < d->offset + d->size;
+		bool in_pba = d->region == m->pba_bar &&
+			      d->offset < pend && m->pba_off < d->offset + d->size;
+		if (in_table || in_pba) {
+			uvfio_log(dev, LOG_ERR, "%s: doorbell %u (BAR%u +0x%llx) "
+				  "overlaps the MSI-X %s", dev->name, i, d->region,
+				  (unsigned long long)d->offset,
+				  in_table ? "table" : "PBA");
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
 static int msix_mmap_areas(struct uvfio_dev *dev, unsigned bar)
 {
 	const struct pci_msix *m = &dev->cfg->msix;
@@ -445,6 +475,9 @@ int dev_seal(struct uvfio_dev *dev)
 		if (r < 0)
 			return r;
 	}
+	int dr = doorbells_check_msix(dev);
+	if (dr < 0)
+		return dr;
 	for (unsigned i = 0; i < DEV_NUM_IRQS; i++) {
 		if (!irq[i].count)
 			continue;
@@ -617,6 +650,7 @@ int dev_function_reset(struct uvfio_dev *dev)
 			dev_irq_drop_unmask(dev, &irq->vec[v]);
 			irq->vec[v].masked = false;
 			irq->vec[v].pending = false;
+			irq->vec[v].raised = false;
 		}
 		irq->enabled = false;
 	}

@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "device/dev.h"
+#include <uvfio/pci.h>
 #include "testutil.h"
 
 struct fixture {
@@ -189,6 +190,37 @@ static void test_fire(void **state)
 	dev_detach(d);
 }
 
+/*
+ * A doorbell over the MSI-X table or PBA is refused when the device is
+ * sealed (the capability may come after the doorbell); beside them it
+ * is fine.  Table: BAR2 0x800, 16 entries (256 bytes); PBA: BAR2 0xc00.
+ */
+static void check_seal(unsigned region, uint64_t off, unsigned size, int want)
+{
+	struct fixture f = { 0 };
+	struct uvfio_dev *d = uvfio_dev_new("doorbell-msix");
+	assert_non_null(d);
+	assert_int_equal(uvfio_dev_add_bar(d, 0, 4096, UVFIO_BAR_MEM32, &ops, &f), 0);
+	assert_int_equal(uvfio_dev_add_bar(d, 2, 4096, UVFIO_BAR_MEM64, &ops, &f), 0);
+	assert_int_equal(uvfio_dev_add_doorbell(d, region, off, size, false, 0), 0);
+	assert_true(uvfio_pci_add_msix(uvfio_dev_pci(d), 0, 16, 2, 0x800, 2,
+				       0xc00) > 0);
+	assert_int_equal(dev_seal(d), want);
+	uvfio_dev_free(d);
+}
+
+static void test_msix_overlap(void **state)
+{
+	(void)state;
+	check_seal(2, 0x800, 4, -EINVAL);            /* first entry */
+	check_seal(2, 0x8fc, 8, -EINVAL);            /* straddles the end */
+	check_seal(2, 0x7fc, 8, -EINVAL);            /* straddles the start */
+	check_seal(2, 0xc00, 8, -EINVAL);            /* the PBA */
+	check_seal(2, 0x7f8, 8, 0);                  /* just before */
+	check_seal(2, 0x900, 4, 0);                  /* just after */
+	check_seal(0, 0x800, 4, 0);                  /* another BAR */
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -196,6 +228,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_add_errors),
 		T(test_fire),
+		cmocka_unit_test(test_msix_overlap),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
