@@ -16,6 +16,7 @@ struct uvfio_model {
 extern const struct uvfio_model uvfio_model_testdev;
 extern const struct uvfio_model uvfio_model_edu;
 extern const struct uvfio_model uvfio_model_capdev;
+extern const struct uvfio_model uvfio_model_sriov;
 
 /* testdev register map (BAR0), used by the test suite. */
 #define TESTDEV_VENDOR      0x1234
@@ -67,5 +68,21 @@ extern const struct uvfio_model uvfio_model_capdev;
 #define CAPDEV_MSIX_PBA     0x1000u  /* in BAR2 */
 #define CAPDEV_SERIAL       0x0123456789abcdefull
 #define CAPDEV_VPD_SIZE     64u
+
+/*
+ * sriov: an SR-IOV PF whose VFs its client enables (devices/sriov/).
+ * PF and VFs have the same BAR0 registers; VF N is served on
+ * "<PF socket>.vfN".
+ */
+#define SRIOV_VENDOR        0x1234
+#define SRIOV_PF_DEVICE     0x5a10
+#define SRIOV_VF_DEVICE     0x5a11
+#define SRIOV_TOTAL_VFS     4u
+#define SRIOV_REG_ID        0x00   /* RO: SRIOV_PF_ID_VALUE / _VF_ID_VALUE */
+#define SRIOV_PF_ID_VALUE   0x73727066u  /* "srpf" */
+#define SRIOV_VF_ID_VALUE   0x73727666u  /* "srvf" */
+#define SRIOV_REG_SCRATCH   0x04   /* RW */
+#define SRIOV_REG_INDEX     0x08   /* RO: the VF's index (PF: 0) */
+#define SRIOV_BAR0_SIZE     4096u
 
 #endif

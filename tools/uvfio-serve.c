@@ -19,6 +19,7 @@ static const struct uvfio_model *const models[] = {
 	&uvfio_model_edu,
 	&uvfio_model_testdev,
 	&uvfio_model_capdev,
+	&uvfio_model_sriov,
 };
 
 static struct uvfio_server *g_srv;

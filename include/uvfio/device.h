@@ -164,6 +164,46 @@ UVFIO_EXPORT int uvfio_dev_set_low_power(struct uvfio_dev *dev,
 					 int (*cb)(void *opaque, bool enter),
 					 void *opaque);
 
+/*
+ * SR-IOV: make @pf, which has an SR-IOV capability (uvfio_pci_add_sriov),
+ * a physical function that creates its virtual functions itself.  The
+ * client of the PF programs the capability as the host does: NumVFs
+ * (taken only while VF Enable is clear, and only up to TotalVFs), then VF
+ * Enable.  Setting VF Enable with NumVFs = n builds VFs 0 .. n-1 with
+ * @ops->vf_new; clearing it (or a reset of the PF) removes them, after
+ * their clients are disconnected.
+ *
+ * @ops->vf_new returns a new, unserved device built like any other
+ * (uvfio_dev_new, BARs, capabilities ...); *@vf_state is handed back to
+ * @ops->vf_free (may be NULL) after uvfio frees the device.  uvfio makes
+ * the VF look like one: vendor ID the PF's, device ID the capability's VF
+ * Device ID, no INTx.
+ *
+ * The PF gets the DEVICE_FEATURE PCI_VF_TOKEN (SET only, a 16-byte
+ * UUID), and opening its devices follows the kernel's VF token rules: a
+ * client of a VF must present the PF's token, a client of the PF must
+ * present it while a VF has a client (a token given to the PF when no VF
+ * is in use becomes the token), and a token given to any other device is
+ * EINVAL.  Over vfio-user the client presents it in VERSION.
+ *
+ * A server of the PF serves the VFs in its own loop, each on the UNIX
+ * socket "<PF socket path>.vf<index>" (see uvfio_server_get_vf()).
+ * Call before serving; -ENOENT without the SR-IOV capability, -EBUSY
+ * once served.
+ */
+struct uvfio_sriov_ops {
+	struct uvfio_dev *(*vf_new)(void *opaque, unsigned index,
+				    void **vf_state);
+	void (*vf_free)(void *opaque, unsigned index, void *vf_state);
+};
+UVFIO_EXPORT int uvfio_dev_set_sriov(struct uvfio_dev *pf,
+				     const struct uvfio_sriov_ops *ops,
+				     void *opaque);
+/* VFs currently enabled, and VF @index of @pf (NULL when absent). */
+UVFIO_EXPORT unsigned uvfio_dev_num_vfs(struct uvfio_dev *pf);
+UVFIO_EXPORT struct uvfio_dev *uvfio_dev_get_vf(struct uvfio_dev *pf,
+						unsigned index);
+
 /* ---- running a device --------------------------------------------- */
 
 /* Read the virtual config space as the client sees it. */
@@ -256,6 +296,17 @@ UVFIO_EXPORT int uvfio_server_dispatch(struct uvfio_server *srv);
 UVFIO_EXPORT int uvfio_server_run(struct uvfio_server *srv);
 /* Ask uvfio_server_run() to return.  Async-signal-safe. */
 UVFIO_EXPORT void uvfio_server_stop(struct uvfio_server *srv);
+
+/*
+ * The server of VF @index of the PF @srv serves (see uvfio_dev_set_sriov),
+ * or NULL.  It is dispatched by the PF's server: uvfio_server_run() and
+ * uvfio_server_dispatch() of the PF serve its VFs too, and the PF's fd
+ * is readable when one of them has work.  It exists while the VF does.
+ */
+UVFIO_EXPORT struct uvfio_server *uvfio_server_get_vf(struct uvfio_server *srv,
+						      unsigned index);
+/* The socket path @srv listens on, or NULL. */
+UVFIO_EXPORT const char *uvfio_server_path(struct uvfio_server *srv);
 
 UVFIO_EXPORT bool uvfio_server_has_client(struct uvfio_server *srv);
 UVFIO_EXPORT struct uvfio_dev *uvfio_server_dev(struct uvfio_server *srv);

@@ -61,7 +61,23 @@ struct uvfio_caps {
 	bool migration;          /* the legacy "migration" object was present */
 	uint64_t migration_pgsize;
 	uint64_t migration_max_bitmap_size;
+	/*
+	 * uvfio extension: the client presents the VF token of the PF
+	 * ("vf_token": "<uuid>"), as "ADDR vf_token=<uuid>" does for the
+	 * kernel's vfio-pci.  Only clients send it.
+	 */
+	bool has_vf_token;
+	uint8_t vf_token[16];
 };
+
+/* UUIDs (VF tokens): 16 bytes, 36 characters as text (8-4-4-4-12 hex). */
+#define UVFIO_UUID_SIZE   16
+#define UVFIO_UUID_STRLEN 36
+/* Parse exactly one UUID string (either case); 0 or -EINVAL. */
+UVFIO_EXPORT int uvfio_uuid_parse(const char *s, uint8_t uuid[UVFIO_UUID_SIZE]);
+/* Lower-case text form of @uuid into @out (37 bytes with the NUL). */
+UVFIO_EXPORT void uvfio_uuid_unparse(const uint8_t uuid[UVFIO_UUID_SIZE],
+				     char out[UVFIO_UUID_STRLEN + 1]);
 
 /* Name of a vfio-user command, "?" for an unknown one. */
 UVFIO_EXPORT const char *uvfio_command_name(unsigned command);

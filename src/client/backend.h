@@ -41,6 +41,8 @@ struct uvfio_backend_conf {
 	uint32_t max_msg_fds;          /* most fds we accept with one message */
 	bool twin_socket;              /* ask for a separate request channel */
 	bool dma_thread;               /* serve device requests on a thread */
+	bool vf_token_set;             /* present vf_token when opening */
+	uint8_t vf_token[UVFIO_UUID_SIZE];
 };
 
 struct uvfio_backend_ops {

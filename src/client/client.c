@@ -137,6 +137,9 @@ static int resolve_conf(const struct uvfio_open_opts *o,
 	};
 	if (conf->timeout_ms < 0)
 		conf->timeout_ms = -1;
+	conf->vf_token_set = o->vf_token_set;
+	if (o->vf_token_set)
+		memcpy(conf->vf_token, o->vf_token, sizeof(conf->vf_token));
 	return 0;
 }
 

@@ -514,8 +514,26 @@ static int open_cdev(struct kdev *k)
 	return r;
 }
 
-static int open_group(struct kdev *k)
+/*
+ * The name VFIO_GROUP_GET_DEVICE_FD takes: the address, and with a VF
+ * token "ADDR vf_token=UUID", which vfio-pci checks (vfio_pci_core_match).
+ */
+static void device_name(const struct kdev *k,
+			const struct uvfio_backend_conf *conf, char *buf,
+			size_t len)
 {
+	if (!conf->vf_token_set) {
+		snprintf(buf, len, "%s", k->addr);
+		return;
+	}
+	char uuid[UVFIO_UUID_STRLEN + 1];
+	uvfio_uuid_unparse(conf->vf_token, uuid);
+	snprintf(buf, len, "%s vf_token=%s", k->addr, uuid);
+}
+
+static int open_group(struct kdev *k, const struct uvfio_backend_conf *conf)
+{
+	char name[sizeof(k->addr) + sizeof(" vf_token=") + UVFIO_UUID_STRLEN];
 	int id = iommu_group_of(k);
 	if (id < 0)
 		return id;
@@ -523,7 +541,8 @@ static int open_group(struct kdev *k)
 	int r = kiommu_attach_group(k, id, &gfd);
 	if (r < 0)
 		return r;
-	r = k->sys->ioctl(k->sys, gfd, VFIO_GROUP_GET_DEVICE_FD, k->addr);
+	device_name(k, conf, name, sizeof(name));
+	r = k->sys->ioctl(k->sys, gfd, VFIO_GROUP_GET_DEVICE_FD, name);
 	if (r < 0) {
 		ulog_printf(&k->log, LOG_ERR, "%s: VFIO_GROUP_GET_DEVICE_FD: %s",
 			    k->addr, strerror(-r));
@@ -549,9 +568,11 @@ int uvfio_kernel_open(const char *addr, const struct uvfio_backend_conf *conf,
 		return -EINVAL;
 	}
 
-	int r = open_cdev(k);
+	/* The cdev takes a VF token only from Linux 6.17 on (BIND_FLAG_TOKEN);
+	 * the group takes it everywhere. */
+	int r = conf->vf_token_set ? 1 : open_cdev(k);
 	if (r > 0)
-		r = open_group(k);
+		r = open_group(k, conf);
 	if (r < 0)
 		goto fail;
 

@@ -43,6 +43,7 @@ struct dev_irq_vec {
 	bool masked;
 	bool pending;              /* an edge arrived while masked */
 	bool line;                 /* INTx level, from uvfio_dev_intx_set */
+	bool raised;               /* INTx edge raised, not yet unmasked */
 };
 
 struct dev_irq {
@@ -107,6 +108,31 @@ struct dev_timer {
 	void *opaque;
 };
 
+/*
+ * Where a PF's VFs are served (the server of the PF): told when VF
+ * @index appears and before it goes away.
+ */
+struct dev_sriov_host {
+	void *opaque;
+	int (*add)(void *opaque, unsigned index, struct uvfio_dev *vf);
+	void (*remove)(void *opaque, unsigned index);
+};
+
+/* A PF that creates its VFs (sriov.c). */
+struct dev_sriov {
+	struct uvfio_sriov_ops ops;
+	void *opaque;
+	uint16_t total;            /* TotalVFs */
+	uint16_t vf_device;        /* VF Device ID */
+	bool enabled;              /* VF Enable as last acted on */
+	unsigned nvfs;             /* VFs built: vfs[0 .. nvfs) */
+	struct uvfio_dev **vfs;    /* [total] */
+	void **vf_state;           /* [total] */
+	uint8_t token[16];         /* the VF token */
+	unsigned users;            /* VFs that have a client */
+	struct dev_sriov_host host;
+};
+
 /* The handle uvfio_dev_pci() gives out: the device's config space. */
 struct uvfio_pci {
 	struct uvfio_dev *dev;
@@ -143,6 +169,10 @@ struct uvfio_dev {
 
 	struct dev_transport tp;
 	bool has_client;
+
+	struct dev_sriov *sriov;   /* a PF that creates VFs, else NULL */
+	struct uvfio_dev *pf;      /* a VF: its PF, else NULL */
+	unsigned vf_index;
 };
 
 /* Finish building: config space power-on values, IRQ vector tables. */
@@ -219,5 +249,17 @@ int64_t dev_timers_next(struct uvfio_dev *dev);
 void dev_timers_run(struct uvfio_dev *dev);
 
 uint64_t dev_now_ns(void);
+
+/*
+ * sriov.c.  dev_vf_token_check(): may a client presenting @token (NULL:
+ * none) open @dev?  0, -EACCES or -EINVAL (vfio_pci_validate_vf_token).
+ * dev_client_open()/_close(): a client passed the check / went away.
+ */
+int dev_vf_token_check(struct uvfio_dev *dev, const uint8_t *token);
+void dev_client_open(struct uvfio_dev *dev);
+void dev_client_close(struct uvfio_dev *dev);
+/* Serve the PF's VFs through @host (NULL: stop); existing VFs are added. */
+void dev_sriov_set_host(struct uvfio_dev *dev, const struct dev_sriov_host *host);
+void dev_sriov_free(struct uvfio_dev *dev);
 
 #endif

@@ -401,4 +401,7 @@ void pci_cfg_reset(struct pci_cfg *cfg)
 	pci_msix_reset(cfg);
 	cfg->power_state = PCI_PM_D0;
 	cfg->intx_disabled = pci_cfg_command(cfg) & PCI_COMMAND_INTX_DISABLE;
+	/* VF Enable is clear again: the device drops its VFs. */
+	if (cfg->sriov_off && cfg->hooks.sriov)
+		cfg->hooks.sriov(cfg->hooks.opaque);
 }

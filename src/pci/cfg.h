@@ -63,6 +63,8 @@ struct pci_cfg_hooks {
 	void (*intx_disable)(void *opaque, bool disabled);
 	/* A pending MSI/MSI-X vector was unmasked: signal it. */
 	void (*deliver)(void *opaque, unsigned index, unsigned vector);
+	/* SR-IOV control may have changed (a client write, or a reset). */
+	void (*sriov)(void *opaque);
 };
 
 struct pci_cfg;
@@ -220,6 +222,12 @@ int pci_cap_add_dsn(struct pci_cfg *cfg, unsigned off, uint64_t serial);
 int pci_cap_add_ari(struct pci_cfg *cfg, unsigned off, unsigned next_fn);
 int pci_cap_add_sriov(struct pci_cfg *cfg, unsigned off,
 		      const struct uvfio_pci_sriov *s);
+/*
+ * Let the client program the SR-IOV capability (VF Enable, VF MSE, ARI
+ * Capable Hierarchy, NumVFs, System Page Size), as the host does: used
+ * when the device creates VFs itself.  -ENOENT without the capability.
+ */
+int pci_cfg_sriov_control(struct pci_cfg *cfg);
 int pci_cap_add_ext_vendor(struct pci_cfg *cfg, unsigned off, uint16_t vsec_id,
 			   unsigned rev, const void *data, size_t len);
 int pci_cap_add_dvsec(struct pci_cfg *cfg, unsigned off, uint16_t vendor,

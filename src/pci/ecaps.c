@@ -144,6 +144,47 @@ static int sriov_init(struct pci_cfg *cfg, struct pci_cap *c)
 	return 0;
 }
 
+/*
+ * Only reached when pci_cfg_sriov_control() made the registers
+ * writable.  NumVFs can change only while VF Enable is clear, and a
+ * value above TotalVFs is not taken (the register keeps its value);
+ * other writes follow the tables.  A write to the control register is
+ * reported to the device, which creates or removes its VFs.
+ */
+static int sriov_write(struct pci_cfg *cfg, struct pci_cap *c, unsigned coff,
+		       unsigned n, uint32_t val)
+{
+	uint32_t b = c->off;
+	if (coff < PCI_SRIOV_NUM_VF + 2 && coff + n > PCI_SRIOV_NUM_VF) {
+		/* The piece is naturally aligned: it holds all of NumVFs. */
+		unsigned sh = (PCI_SRIOV_NUM_VF - coff) * 8;
+		uint32_t num = (val >> sh) & 0xffff;
+		bool vfe = bk(cfg, b + PCI_SRIOV_CTRL, 2) & PCI_SRIOV_CTRL_VFE;
+		if (vfe || num > bk(cfg, b + PCI_SRIOV_TOTAL_VF, 2)) {
+			uint32_t cur = bk(cfg, b + PCI_SRIOV_NUM_VF, 2);
+			val = (val & ~(0xffffu << sh)) | cur << sh;
+		}
+	}
+	int r = pci_default_write(cfg, c, coff, n, val);
+	if (r == 0 && coff < PCI_SRIOV_CTRL + 2 && coff + n > PCI_SRIOV_CTRL &&
+	    cfg->hooks.sriov)
+		cfg->hooks.sriov(cfg->hooks.opaque);
+	return r;
+}
+
+int pci_cfg_sriov_control(struct pci_cfg *cfg)
+{
+	struct pci_cap *c = cfg->sriov_off ? pci_cap_at(cfg, cfg->sriov_off)
+					   : NULL;
+	if (!c)
+		return -ENOENT;
+	pci_perm(c, PCI_SRIOV_CTRL, 2, 0, PCI_SRIOV_CTRL_VFE |
+		 PCI_SRIOV_CTRL_MSE | PCI_SRIOV_CTRL_ARI);
+	pci_perm(c, PCI_SRIOV_NUM_VF, 2, 0, 0xffff);
+	pci_perm(c, PCI_SRIOV_SYS_PGSIZE, 4, 0, 0xffffffffu);
+	return 0;
+}
+
 const struct pci_cap_type pci_type_dsn = {
 	.name = "DSN", .id = PCI_EXT_CAP_ID_DSN, .ext = true,
 	.length = dsn_length,
@@ -156,7 +197,7 @@ const struct pci_cap_type pci_type_ari = {
 
 const struct pci_cap_type pci_type_sriov = {
 	.name = "SR-IOV", .id = PCI_EXT_CAP_ID_SRIOV, .ext = true,
-	.length = sriov_length, .init = sriov_init,
+	.length = sriov_length, .init = sriov_init, .write = sriov_write,
 };
 
 int pci_cap_add_dsn(struct pci_cfg *cfg, unsigned off, uint64_t serial)

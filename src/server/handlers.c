@@ -130,6 +130,15 @@ static int handle_version(struct req *q)
 		conn_kill(c, why);
 		return 0;
 	}
+	/* The VF token, as vfio-pci checks it when a device is opened. */
+	int tr = dev_vf_token_check(srv->dev, peer.has_vf_token ?
+					      peer.vf_token : NULL);
+	if (tr < 0) {
+		conn_error(c, q->hdr, -tr);
+		conn_kill(c, tr == -EACCES ? "missing or wrong VF token"
+					   : "VF token given to a device without one");
+		return 0;
+	}
 
 	struct uvfio_caps ours;
 	vu_caps_default(&ours);
@@ -169,6 +178,7 @@ static int handle_version(struct req *q)
 	c->peer = peer;
 	c->minor = rv.minor;
 	c->negotiated = true;
+	dev_client_open(srv->dev);
 	uint32_t body = MAX(ours.max_data_xfer_size, 64u * 1024);
 	c->lim.max_msg_size = body + 4096;
 	c->lim.max_fds = ours.max_msg_fds;

@@ -89,6 +89,10 @@ struct uvfio_server *uvfio_server_new(struct uvfio_dev *dev,
 		return NULL;
 	}
 	dev_set_dma_max(dev, o->max_dma_maps);
+	if (server_vfs_init(srv) < 0) {
+		uvfio_server_free(srv);
+		return NULL;
+	}
 	return srv;
 }
 
@@ -98,6 +102,7 @@ void uvfio_server_free(struct uvfio_server *srv)
 {
 	if (!srv)
 		return;
+	server_vfs_fini(srv);
 	if (srv->conn)
 		conn_free(srv->conn);
 	if (srv->path)
@@ -266,6 +271,8 @@ static void pending_free(struct pending_msg *p)
 static void conn_free(struct conn *c)
 {
 	struct uvfio_server *srv = c->srv;
+	if (c->negotiated)
+		dev_client_close(srv->dev);
 	dev_detach(srv->dev);
 	ep_del(srv, c->sock);
 	close_fd(&c->sock);
@@ -603,6 +610,9 @@ static int dispatch(struct uvfio_server *srv, int timeout_ms)
 		case TAG_CONN:
 			if (srv->conn)
 				conn_readable(srv);
+			break;
+		case SERVER_TAG_VF:
+			server_vf_dispatch(srv, (unsigned)(ev[i].data.u64 >> 32));
 			break;
 		}
 	}

@@ -69,7 +69,12 @@ struct uvfio_server {
 	bool timer_armed;            /* timer_fd is set: disarm when idle */
 	volatile sig_atomic_t stopping;  /* set from signal handlers too */
 	struct conn *conn;
+	struct uvfio_server **vfs;   /* an SR-IOV PF's VF servers (vfs.c) */
+	unsigned nvf_slots;          /* TotalVFs */
 };
+
+/* epoll tag of a VF server's epoll fd in its PF's set; index << 32. */
+#define SERVER_TAG_VF 6u
 
 /* handlers.c */
 void handle_message(struct conn *c, const struct vu_hdr *hdr, uint8_t *payload,
@@ -97,6 +102,11 @@ void conn_out_free(struct conn *c);
 /* A reply whose @p2 (device memory) stays put until it is sent. */
 int conn_reply_stable(struct conn *c, const struct vu_hdr *req, const void *p1,
 		      size_t l1, const void *p2, size_t l2);
+
+/* vfs.c */
+int server_vfs_init(struct uvfio_server *srv);
+void server_vfs_fini(struct uvfio_server *srv);
+void server_vf_dispatch(struct uvfio_server *srv, unsigned index);
 
 /* server.c */
 void conn_kill(struct conn *c, const char *why);

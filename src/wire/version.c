@@ -50,6 +50,11 @@ char *vu_caps_to_json(const struct uvfio_caps *caps, bool twin_request,
 					       json_object_new_int(twin_fd_index));
 		json_object_object_add(c, "twin_socket", t);
 	}
+	if (caps->has_vf_token) {
+		char tok[UVFIO_UUID_STRLEN + 1];
+		uvfio_uuid_unparse(caps->vf_token, tok);
+		json_object_object_add(c, "vf_token", json_object_new_string(tok));
+	}
 	if (caps->migration) {
 		json_object *m = json_object_new_object();
 		json_object_object_add(m, "pgsize",
@@ -155,6 +160,20 @@ static int parse_caps(json_object *c, struct uvfio_caps *caps,
 			return r;
 		if (r && twin_fd_index)
 			*twin_fd_index = (int)v;
+	}
+
+	json_object *vt;
+	if (json_object_object_get_ex(c, "vf_token", &vt)) {
+		if (!json_object_is_type(vt, json_type_string))
+			return fail(err, errlen, "\"%s\" is not a string",
+				    "vf_token");
+		/* The length too: an embedded NUL must not hide a tail. */
+		if (json_object_get_string_len(vt) != UVFIO_UUID_STRLEN ||
+		    uvfio_uuid_parse(json_object_get_string(vt),
+				     caps->vf_token) < 0)
+			return fail(err, errlen, "\"%s\" is not a UUID",
+				    "vf_token");
+		caps->has_vf_token = true;
 	}
 
 	json_object *m;

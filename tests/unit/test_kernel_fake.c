@@ -410,8 +410,22 @@ static int group_ioctl(struct fake_kernel *fk, struct fk_fd *f,
 		f->container = -1;
 		return 0;
 	case VFIO_GROUP_GET_DEVICE_FD: {
-		const char *addr = arg;
-		note(fk, "VFIO_GROUP_GET_DEVICE_FD %s", addr);
+		/* "ADDR" or "ADDR vf_token=UUID", as vfio-pci matches it. */
+		char addr[64];
+		const char *name = arg;
+		note(fk, "VFIO_GROUP_GET_DEVICE_FD %s", name);
+		size_t alen = strcspn(name, " ");
+		if (alen >= sizeof(addr))
+			return -ENODEV;
+		memcpy(addr, name, alen);
+		addr[alen] = '\0';
+		if (name[alen]) {
+			const char *opt = name + alen + strspn(name + alen, " ");
+			uint8_t uuid[16];
+			if (strncmp(opt, "vf_token=", 9) ||
+			    uvfio_uuid_parse(opt + 9, uuid) < 0)
+				return -EINVAL;
+		}
 		struct fk_dev *d = dev_by_addr(fk, addr);
 		if (!d || d->group != f->id)
 			return -ENODEV;

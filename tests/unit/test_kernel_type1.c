@@ -120,6 +120,51 @@ static void test_open_sequence(void **st)
 	assert_int_equal(fk_open_fds(&fk, FK_CONTAINER), 0);
 }
 
+/* A VF token goes to the group as "ADDR vf_token=UUID", cdev or not. */
+static void test_open_vf_token_name(void **st)
+{
+	(void)st;
+	fk.cdevs = true;
+	struct uvfio_open_opts o = { .vf_token_set = true };
+	assert_int_equal(uvfio_uuid_parse("BD8D9D2B-5A5F-4F5A-A211-F591514BA1F3",
+					  o.vf_token), 0);
+	struct uvfio_device *d = NULL;
+	assert_int_equal(uvfio_device_open(EDU, &o, &d), 0);
+	assert_true(fk_find_call(&fk, "VFIO_GROUP_GET_DEVICE_FD " EDU
+				 " vf_token=bd8d9d2b-5a5f-4f5a-a211-f591514ba1f3",
+				 0) >= 0);
+	assert_int_equal(fk_find_call(&fk, "open /dev/iommu", 0), -1);
+	uvfio_device_close(d);
+	/* Without one, the bare address. */
+	assert_int_equal(uvfio_device_open(EDU, NULL, &d), 0);
+	uvfio_device_close(d);
+	fk.cdevs = false;
+	assert_int_equal(uvfio_device_open(EDU, NULL, &d), 0);
+	assert_true(fk_find_call(&fk, "VFIO_GROUP_GET_DEVICE_FD " EDU, 0) >= 0);
+	uvfio_device_close(d);
+}
+
+static void test_uuid_text(void **st)
+{
+	(void)st;
+	uint8_t u[16];
+	char s[UVFIO_UUID_STRLEN + 1];
+	assert_int_equal(uvfio_uuid_parse("00112233-4455-6677-8899-aabbccddeeff", u), 0);
+	assert_int_equal(u[0], 0x00);
+	assert_int_equal(u[15], 0xff);
+	uvfio_uuid_unparse(u, s);
+	assert_string_equal(s, "00112233-4455-6677-8899-aabbccddeeff");
+	static const char *const bad[] = {
+		"", "00112233-4455-6677-8899-aabbccddeef",
+		"00112233-4455-6677-8899-aabbccddeeff0",
+		"0011223304455-6677-8899-aabbccddeeff",
+		"00112233-4455-6677-8899-aabbccddeefg",
+		"{0112233-4455-6677-8899-aabbccddeef}",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(uvfio_uuid_parse(bad[i], u), -EINVAL);
+}
+
 static void test_open_short_address(void **st)
 {
 	(void)st;
@@ -573,6 +618,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pci_address_names),
 		cmocka_unit_test_setup_teardown(test_open_sequence, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_open_vf_token_name, setup, teardown),
+		cmocka_unit_test(test_uuid_text),
 		cmocka_unit_test_setup_teardown(test_open_short_address, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_type1_fallback, setup, teardown),
