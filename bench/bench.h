@@ -136,6 +136,8 @@ enum {
 	FIG_DMA_WR_MSG,          /* device writes 1 MiB by DMA_WRITE messages */
 	FIG_DOORBELL,            /* posted doorbell write -> MSI eventfd */
 	FIG_DOORBELL_NP,         /* non-posted doorbell write -> MSI eventfd */
+	FIG_IOEV_WRITES,         /* device doorbell eventfd writes, 64 a batch */
+	FIG_IOEV_IRQ,            /* device doorbell eventfd -> MSI eventfd */
 	FIG_COUNT
 };
 /* A testdev server on @server_cpu, opened; items[FIG_*] measure into fig[]. */
@@ -157,6 +159,8 @@ struct fig_desc {
 	double target_ratio;
 	const char *note;        /* how it is measured, one line */
 	bool vs_peer_copy;       /* also shown against BASE_PEERCOPY */
+	bool vs_posted;          /* also shown against FIG_POSTED4 */
+	bool target_vs_alt;      /* the target is on that second ratio */
 };
 extern const struct fig_desc bench_base_desc[BASE_COUNT];
 extern const struct fig_desc bench_fig_desc[FIG_COUNT];

@@ -130,6 +130,7 @@ struct dctx {
 	struct uvfio_device *dev;
 	uint8_t *big;                /* 1 MiB of client memory */
 	int efd;                     /* MSI vector 0 */
+	int bump_bell, irq_bell;     /* testdev's doorbell eventfds, or -1 */
 	uint32_t seq;
 	struct dma_probe *probe;     /* NULL: uvfio-serve, not timed there */
 };
@@ -330,6 +331,90 @@ static int run_doorbell_np(void *ctx, double *ns, size_t n)
 	return 0;
 }
 
+static int ring(int fd)
+{
+	uint64_t one = 1;
+	ssize_t n;
+
+	do {
+		n = write(fd, &one, sizeof(one));
+	} while (n < 0 && errno == EINTR);
+	return n == sizeof(one) ? 0 : -EIO;
+}
+
+/*
+ * Doorbell writes through the device's ioeventfd: a batch of eventfd
+ * writes, then COUNT read until the device has taken them (one wakeup
+ * may cover several writes: that is what an eventfd does).  Compared
+ * with the posted REGION_WRITE batch, which also ends with one read.
+ */
+static int run_ioev_writes(void *ctx, double *ns, size_t n)
+{
+	struct dctx *c = ctx;
+
+	for (size_t i = 0; i < n; i++) {
+		uint32_t before = 0, now = 0;
+		int r = uvfio_region_read32(c->dev, BAR0, TESTDEV_REG_COUNT,
+					    &before);
+		if (r < 0)
+			return r;
+		uint64_t t0 = bench_now_ns();
+		for (unsigned j = 0; j < BENCH_BATCH && !r; j++)
+			r = ring(c->bump_bell);
+		for (unsigned k = 0; !r; k++) {
+			r = uvfio_region_read32(c->dev, BAR0, TESTDEV_REG_COUNT,
+						&now);
+			if (r < 0 || now != before)
+				break;
+			if (k > 1000000)
+				return -ETIMEDOUT;
+		}
+		ns[i] = (double)(bench_now_ns() - t0) / BENCH_BATCH;
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* Doorbell by the device's ioeventfd: no message, then the MSI. */
+static int run_ioev_irq(void *ctx, double *ns, size_t n)
+{
+	struct dctx *c = ctx;
+
+	for (size_t i = 0; i < n; i++) {
+		uint64_t t0 = bench_now_ns();
+		int r = ring(c->irq_bell);
+		if (!r)
+			r = wait_irq(c->efd);
+		ns[i] = (double)(bench_now_ns() - t0);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* testdev's two BAR0 doorbells: BUMP (data 1) and IRQ (MSI 0). */
+static int get_bells(struct dctx *c)
+{
+	struct uvfio_doorbell db[8];
+	int n = uvfio_region_doorbells(c->dev, BAR0, db, 8);
+	if (n < 0)
+		return n;
+	if (n > 8)
+		return -ENOENT;
+	for (int i = 0; i < n; i++) {
+		if (db[i].offset == TESTDEV_REG_BUMP && db[i].datamatch &&
+		    db[i].data == 1 && c->bump_bell < 0)
+			c->bump_bell = db[i].fd;
+		else if (db[i].offset == TESTDEV_REG_IRQ && db[i].datamatch &&
+			 db[i].data == TESTDEV_DOORBELL_MSI0 && c->irq_bell < 0)
+			c->irq_bell = db[i].fd;
+		else
+			close(db[i].fd);
+	}
+	return c->bump_bell >= 0 && c->irq_bell >= 0 ? 0 : -ENOENT;
+}
+
 /* One sample is the mean of a batch: a load is shorter than the clock. */
 static int run_mmap4(void *ctx, double *ns, size_t n)
 {
@@ -462,6 +547,7 @@ int bench_device_start(struct bench_dev **out, const struct bench_opts *o,
 	if (!d)
 		return -ENOMEM;
 	d->c.efd = -1;
+	d->c.bump_bell = d->c.irq_bell = -1;
 	/* The library's DMA thread inherits the mask: pin first. */
 	r = bench_pin(0, client_cpu);
 	if (r < 0)
@@ -521,6 +607,17 @@ int bench_device_start(struct bench_dev **out, const struct bench_opts *o,
 		fail(&items[FIG_DOORBELL], r);
 		fail(&items[FIG_DOORBELL_NP], r);
 	}
+	item(&items[FIG_IOEV_WRITES], "ioeventfd doorbell writes",
+	     run_ioev_writes, c, o->lat_iters / 4 + 1, &fig[FIG_IOEV_WRITES]);
+	item(&items[FIG_IOEV_IRQ], "ioeventfd doorbell -> interrupt",
+	     run_ioev_irq, c, o->lat_iters, &fig[FIG_IOEV_IRQ]);
+	int rb = get_bells(c);
+	if (rb < 0) {
+		fail(&items[FIG_IOEV_WRITES], rb);
+		fail(&items[FIG_IOEV_IRQ], rb);
+	} else if (r < 0) {
+		fail(&items[FIG_IOEV_IRQ], r);
+	}
 
 	/* BAR2 stays unmapped: the 1 MiB figures must go by messages. */
 	void *bar4;
@@ -555,6 +652,10 @@ int bench_device_stop(struct bench_dev *d)
 	}
 	if (c->efd >= 0)
 		close(c->efd);
+	if (c->bump_bell >= 0)
+		close(c->bump_bell);
+	if (c->irq_bell >= 0)
+		close(c->irq_bell);
 	free(c->big);
 	int r = 0;
 	if (d->pid > 0 && bench_reap(d->pid) < 0) {

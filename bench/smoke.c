@@ -27,6 +27,7 @@ static const char *const figures[] = {
 	"region_read_1m", "region_write_1m", "mmap_read_4",
 	"dma_read_1m_mapped", "dma_write_1m_mapped", "dma_read_1m_messages",
 	"dma_write_1m_messages", "doorbell_irq", "doorbell_irq_nonposted",
+	"ioeventfd_doorbell_writes", "ioeventfd_doorbell_irq",
 };
 
 static int failures;

@@ -32,6 +32,8 @@ extern const struct uvfio_model uvfio_model_sriov;
 				      | 0x100: run from a timer 1 ms later */
 #define TESTDEV_REG_DMA_STATUS 0x20 /* RO: 0 done ok, errno, or 0xffffffff busy */
 #define TESTDEV_REG_IRQ     0x24   /* WO: (index << 16) | vector: raise it */
+/* The value testdev's second doorbell writes to TESTDEV_REG_IRQ: MSI 0. */
+#define TESTDEV_DOORBELL_MSI0 0x10000u
 #define TESTDEV_REG_RESETS  0x28   /* RO: resets seen */
 #define TESTDEV_REG_IRQ_RESULT 0x2c /* RO: result of the last IRQ raise */
 #define TESTDEV_REG_LOW_POWER 0x30 /* RO: 1 after DEVICE_FEATURE

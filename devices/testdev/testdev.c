@@ -256,6 +256,9 @@ static struct uvfio_dev *testdev_create(void **state)
 			      &bar0_ops, t) < 0 ||
 	    /* A doorbell: each wakeup of its eventfd adds 1 to COUNT. */
 	    uvfio_dev_add_doorbell(d, 0, TESTDEV_REG_BUMP, 4, true, 1) < 0 ||
+	    /* Another: each wakeup raises MSI vector 0. */
+	    uvfio_dev_add_doorbell(d, 0, TESTDEV_REG_IRQ, 4, true,
+				   TESTDEV_DOORBELL_MSI0) < 0 ||
 	    uvfio_dev_add_bar(d, 2, TESTDEV_BAR2_SIZE,
 			      UVFIO_BAR_MEM64 | UVFIO_BAR_PREFETCH, NULL, NULL) < 0 ||
 	    uvfio_dev_region_alloc_memory(d, 2, NULL) < 0 ||

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -84,12 +85,19 @@ static void get_bar0(struct uvfio_device *d, struct uvfio_doorbell *db)
 {
 	struct uvfio_doorbell out[4];
 	memset(out, 0, sizeof(out));
-	assert_int_equal(uvfio_region_doorbells(d, BAR0, out, 4), 1);
+	assert_int_equal(uvfio_region_doorbells(d, BAR0, out, 4), 2);
+	/* In the order the model declared them: BUMP, then IRQ. */
 	assert_int_equal(out[0].offset, TESTDEV_REG_BUMP);
 	assert_int_equal(out[0].size, 4);
 	assert_true(out[0].datamatch);
 	assert_int_equal(out[0].data, 1);
 	assert_true(out[0].fd >= 0);
+	assert_int_equal(out[1].offset, TESTDEV_REG_IRQ);
+	assert_int_equal(out[1].size, 4);
+	assert_true(out[1].datamatch);
+	assert_int_equal(out[1].data, TESTDEV_DOORBELL_MSI0);
+	assert_true(out[1].fd >= 0 && out[1].fd != out[0].fd);
+	close(out[1].fd);
 	*db = out[0];
 }
 
@@ -134,7 +142,8 @@ static void test_other_regions_and_errors(void **state)
 			 -EINVAL);
 	assert_int_equal(uvfio_region_doorbells(d, BAR0, NULL, 1), -EINVAL);
 	/* No room: the count, and nothing taken. */
-	assert_int_equal(uvfio_region_doorbells(d, BAR0, NULL, 0), 1);
+	assert_int_equal(uvfio_region_doorbells(d, BAR0, NULL, 0), 2);
+	assert_int_equal(uvfio_region_doorbells(d, BAR0, out, 1), 2);
 	/* The connection is still fine. */
 	uint32_t c = count(d);
 	assert_int_equal(count(d), c);
@@ -142,6 +151,32 @@ static void test_other_regions_and_errors(void **state)
 }
 
 /* A former client's copy of the eventfd pokes nothing. */
+/* The IRQ doorbell: each ring raises MSI vector 0, without a message. */
+static void test_ring_irq(void **state)
+{
+	(void)state;
+	struct uvfio_device *d = open_dev();
+	struct uvfio_doorbell out[2];
+	assert_int_equal(uvfio_region_doorbells(d, BAR0, out, 2), 2);
+	close(out[0].fd);
+	int efd = eventfd(0, EFD_CLOEXEC);
+	assert_true(efd >= 0);
+	assert_int_equal(uvfio_irq_enable(d, VFIO_PCI_MSI_IRQ_INDEX, 0, 1, &efd),
+			 0);
+	for (int i = 0; i < 5; i++) {
+		ring(out[1].fd);
+		struct pollfd p = { .fd = efd, .events = POLLIN };
+		assert_int_equal(poll(&p, 1, 2000), 1);
+		uint64_t v;
+		assert_int_equal(read(efd, &v, sizeof(v)), (ssize_t)sizeof(v));
+		assert_true(v >= 1);
+	}
+	assert_int_equal(uvfio_irq_disable(d, VFIO_PCI_MSI_IRQ_INDEX), 0);
+	close(efd);
+	close(out[1].fd);
+	uvfio_device_close(d);
+}
+
 static void test_stale_fd_after_reconnect(void **state)
 {
 	(void)state;
@@ -171,6 +206,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ring_bar0),
 		cmocka_unit_test(test_other_regions_and_errors),
+		cmocka_unit_test(test_ring_irq),
 		cmocka_unit_test(test_stale_fd_after_reconnect),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
