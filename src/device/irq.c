@@ -96,9 +96,12 @@ static void disable_range(struct uvfio_dev *dev, struct dev_irq *irq,
 		dev_irq_drop_unmask(dev, &irq->vec[v]);
 		irq->vec[v].masked = false;
 		irq->vec[v].pending = false;
+		irq->vec[v].raised = false;
 		if (index == VFIO_PCI_MSIX_IRQ_INDEX)
 			pci_cfg_msix_bind(dev->cfg, v, false);
 	}
+	if (index == VFIO_PCI_INTX_IRQ_INDEX && count)
+		pci_cfg_intx_status(dev->cfg, irq->vec[0].line);
 	bool any = false;
 	for (uint32_t v = 0; v < irq->count; v++)
 		any |= irq->vec[v].trigger >= 0;
@@ -124,6 +127,14 @@ static bool other_mode_active(struct uvfio_dev *dev, uint32_t index)
 	return false;
 }
 
+/* INTx is asserted while the model holds the line, and after an edge
+ * until the client unmasks it: STATUS shows it (pci_cfg_intx_status). */
+static void intx_status_sync(struct uvfio_dev *dev)
+{
+	const struct dev_irq_vec *vec = &dev->irqs[VFIO_PCI_INTX_IRQ_INDEX].vec[0];
+	pci_cfg_intx_status(dev->cfg, vec->line || vec->pending || vec->raised);
+}
+
 static void raise_vec(struct uvfio_dev *dev, struct dev_irq *irq,
 		      uint32_t index, uint32_t v)
 {
@@ -134,6 +145,8 @@ static void raise_vec(struct uvfio_dev *dev, struct dev_irq *irq,
 	case VFIO_PCI_INTX_IRQ_INDEX:
 		/* Level triggered and auto-masked until the driver unmasks;
 		 * COMMAND's INTx disable holds it back too. */
+		vec->raised = true;
+		intx_status_sync(dev);
 		if (vec->masked || pci_cfg_intx_disabled(dev->cfg)) {
 			vec->pending = true;
 			return;
@@ -207,15 +220,19 @@ static int set_trigger(struct uvfio_dev *dev, uint32_t dtype, uint32_t index,
 	return 0;
 }
 
-static void intx_unmask(struct dev_irq_vec *vec)
+static void intx_unmask(struct uvfio_dev *dev, struct dev_irq_vec *vec)
 {
 	vec->masked = false;
 	if ((vec->pending || vec->line) && vec->trigger >= 0) {
 		/* Still asserted: fire again and stay masked. */
+		vec->raised = vec->pending;
 		vec->pending = false;
 		vec->masked = true;
 		signal_fd(vec->trigger);
+	} else {
+		vec->raised = false;
 	}
+	intx_status_sync(dev);
 }
 
 /* The client changed COMMAND's INTx disable: clearing it unmasks. */
@@ -223,7 +240,7 @@ void dev_irq_intx_disable(struct uvfio_dev *dev, bool disabled)
 {
 	struct dev_irq *irq = &dev->irqs[VFIO_PCI_INTX_IRQ_INDEX];
 	if (!disabled && irq->count && irq->vec)
-		intx_unmask(&irq->vec[0]);
+		intx_unmask(dev, &irq->vec[0]);
 }
 
 /* A masked MSI/MSI-X vector that was pending has been unmasked. */
@@ -304,7 +321,7 @@ static int set_intx_mask(struct uvfio_dev *dev, uint32_t action,
 		return 0;
 	}
 	pci_cfg_set_intx_disabled(dev->cfg, false);
-	intx_unmask(vec);
+	intx_unmask(dev, vec);
 	return 0;
 }
 
@@ -383,6 +400,7 @@ int uvfio_dev_intx_set(struct uvfio_dev *dev, bool asserted)
 	struct dev_irq_vec *vec = &irq->vec[0];
 	bool rising = asserted && !vec->line;
 	vec->line = asserted;
+	intx_status_sync(dev);
 	if (!rising)
 		return 0;
 	if (vec->trigger < 0)

@@ -11,6 +11,7 @@
 
 #include "common/util.h"
 #include "pci/cfg.h"
+#include "pci/emu.h"
 
 static uint32_t bk(const struct pci_cfg *cfg, uint32_t off, unsigned n)
 {
@@ -305,4 +306,22 @@ void pci_cfg_set_intx_disabled(struct pci_cfg *cfg, bool disabled)
 			 cmd & ~(uint32_t)PCI_COMMAND_INTX_DISABLE;
 	pci_vset(cfg, PCI_COMMAND, 2, cmd);
 	cfg->intx_disabled = disabled;
+}
+
+/*
+ * Hardware shows a pending INTx in STATUS whatever COMMAND's INTx disable
+ * says, and drivers that mask INTx with that bit (PCI 2.3 masking: the
+ * kernel's vfio-pci, in a guest that QEMU's vfio-user-pci gives the
+ * device) read it to tell whether the interrupt is theirs.  A real
+ * device behind the backing keeps its own.
+ */
+void pci_cfg_intx_status(struct pci_cfg *cfg, bool asserted)
+{
+	if (!cfg->emu)
+		return;
+	uint32_t st = 0;
+	pci_bk_read(cfg, PCI_STATUS, 1, &st);
+	uint8_t b = (uint8_t)(asserted ? st | PCI_STATUS_INTERRUPT :
+					 st & ~(uint32_t)PCI_STATUS_INTERRUPT);
+	pci_emu_poke(cfg->emu, PCI_STATUS, &b, 1);
 }
