@@ -85,7 +85,7 @@ static void run_one(struct cf_ctx *ctx, const struct cf_check *ck)
 }
 
 /* A clear one-line error when PATH cannot be a vfio-user server. */
-static int check_path(const char *path)
+static int check_path(struct cf_ctx *ctx, const char *path)
 {
 	struct stat st;
 	if (stat(path, &st) < 0) {
@@ -96,14 +96,12 @@ static int check_path(const char *path)
 		fprintf(stderr, "uvfio-conform: %s: not a UNIX socket\n", path);
 		return -1;
 	}
-	struct cf_ctx probe = { .path = path, .timeout_ms = 1000 };
-	struct cf_conn c;
-	int e = cf_connect(&probe, &c);
+	int e = cf_connect(ctx, &ctx->first);
 	if (e < 0) {
 		fprintf(stderr, "uvfio-conform: %s: %s\n", path, strerror(-e));
 		return -1;
 	}
-	cf_close(&c);
+	ctx->have_first = true;
 	return 0;
 }
 
@@ -179,7 +177,7 @@ int main(int argc, char **argv)
 	ctx.path = argv[optind];
 	/* A server that closes on us must not kill us. */
 	signal(SIGPIPE, SIG_IGN);
-	if (check_path(ctx.path) < 0)
+	if (check_path(&ctx, ctx.path) < 0)
 		return 2;
 
 	if (ctx.json)
@@ -188,6 +186,8 @@ int main(int argc, char **argv)
 		for (const struct cf_check *ck = tables[t]; ck->id; ck++)
 			run_one(&ctx, ck);
 	cf_session_drop(&ctx);
+	if (ctx.have_first)
+		cf_close(&ctx.first);
 
 	if (ctx.json) {
 		struct json_object *doc = json_object_new_object();

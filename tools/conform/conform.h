@@ -55,6 +55,13 @@ struct cf_ctx {
 	int timeout_ms;
 	bool verbose, json, allow_writes;
 
+	/*
+	 * The connection that showed PATH is a listening socket, kept for the
+	 * first check: a server that serves a single client then sees one.
+	 */
+	struct cf_conn first;
+	bool have_first;
+
 	/* The session most checks use; sock < 0 when there is none. */
 	struct cf_conn c;
 	bool session_dead;       /* opening a session failed: stop trying */

@@ -179,6 +179,11 @@ int cf_call(struct cf_ctx *ctx, struct cf_conn *c, uint16_t cmd,
 {
 	uint16_t id;
 	int r = cf_send(ctx, c, cmd, VU_F_TYPE_COMMAND, p, len, fds, nfds, &id);
+	if (r == -ETIMEDOUT) {
+		snprintf(why, whylen, "timeout: the server did not take %s "
+			 "within %d ms", uvfio_command_name(cmd), ctx->timeout_ms);
+		return r;
+	}
 	if (r < 0) {
 		snprintf(why, whylen, "send %s: %s", uvfio_command_name(cmd),
 			 strerror(-r));

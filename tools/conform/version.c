@@ -153,9 +153,16 @@ static int negotiate(struct cf_ctx *ctx, struct cf_conn *c, uint16_t minor,
 		     struct json_object **jout)
 {
 	char eb[64];
-	int e = cf_connect(ctx, c);
+	int e = 0;
+	if (ctx->have_first) {
+		*c = ctx->first;
+		ctx->have_first = false;
+	} else {
+		e = cf_connect(ctx, c);
+	}
 	if (e < 0) {
-		cf_fail(r, "connect: %s", strerror(-e));
+		cf_fail(r, "connect: %s%s", strerror(-e), e == -ECONNREFUSED ?
+			" (the server no longer accepts clients)" : "");
 		return -1;
 	}
 	e = cf_version(ctx, c, 0, minor, json, r->reason, sizeof(r->reason));
