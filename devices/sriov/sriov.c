@@ -6,7 +6,7 @@
  * on "<PF socket>.vf<N>".  Opening a VF takes the VF token the PF's user
  * set with DEVICE_FEATURE PCI_VF_TOKEN.
  *
- *  - PF: PCI Express endpoint, BAR0 registers (ID, scratch), SR-IOV with
+ *  - PF: PCI Express endpoint with FLR, BAR0 registers (ID, scratch), SR-IOV with
  *    SRIOV_TOTAL_VFS VFs of device ID SRIOV_VF_DEVICE;
  *  - VF: BAR0 registers (ID, scratch, its index), MSI-X-less, no INTx.
  */
@@ -78,7 +78,7 @@ static void fn_free(struct sriov_fn *f)
 
 /* The parts PF and VFs share: a PCIe function with BAR0 registers. */
 static struct sriov_fn *fn_new(const char *name, const struct uvfio_pci_ids *ids,
-			       uint32_t id, uint32_t index)
+			       uint32_t id, uint32_t index, unsigned pcie_flags)
 {
 	struct sriov_fn *f = calloc(1, sizeof(*f));
 	if (!f)
@@ -94,7 +94,7 @@ static struct sriov_fn *fn_new(const char *name, const struct uvfio_pci_ids *ids
 	if (uvfio_pci_set_ids(p, ids) < 0 ||
 	    uvfio_pci_add_bar(p, 0, SRIOV_BAR0_SIZE, UVFIO_BAR_MEM32,
 			      &bar0_ops, f) < 0 ||
-	    uvfio_pci_add_pcie(p, 0, PCI_EXP_TYPE_ENDPOINT, 0) < 0) {
+	    uvfio_pci_add_pcie(p, 0, PCI_EXP_TYPE_ENDPOINT, pcie_flags) < 0) {
 		fn_free(f);
 		return NULL;
 	}
@@ -111,7 +111,7 @@ static struct uvfio_dev *vf_new(void *opaque, unsigned index, void **vf_state)
 		.subsystem_vendor = SRIOV_VENDOR, .subsystem_device = 0x10,
 		.class_code = 0xff0000, .revision = 1,
 	};
-	struct sriov_fn *f = fn_new(name, &ids, SRIOV_VF_ID_VALUE, index);
+	struct sriov_fn *f = fn_new(name, &ids, SRIOV_VF_ID_VALUE, index, 0);
 	if (!f)
 		return NULL;
 	*vf_state = f;
@@ -143,7 +143,9 @@ static struct uvfio_dev *sriov_create(void **state)
 		.subsystem_vendor = SRIOV_VENDOR, .subsystem_device = 1,
 		.class_code = 0xff0000, .revision = 1, .irq_pin = 1,
 	};
-	struct sriov_fn *pf = fn_new("sriov", &ids, SRIOV_PF_ID_VALUE, 0);
+	/* FLR of the PF clears VF Enable: its VFs go away. */
+	struct sriov_fn *pf = fn_new("sriov", &ids, SRIOV_PF_ID_VALUE, 0,
+				     UVFIO_PCIE_FLR);
 	if (!pf)
 		return NULL;
 	const struct uvfio_pci_sriov cap = {

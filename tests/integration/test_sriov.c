@@ -401,6 +401,33 @@ static void test_disable_drops_vf_clients(void **state)
 	uvfio_device_close(pf);
 }
 
+/* A function level reset of the PF clears VF Enable: the VFs go. */
+static void test_pf_flr_removes_vfs(void **state)
+{
+	(void)state;
+	struct uvfio_device *pf = open_ok(g_pf.path, NULL);
+	assert_int_equal(set_token(pf, T1), 0);
+	enable_vfs(pf, 2);
+	assert_true(vf_exists(1));
+	uint8_t pos = 0;
+	assert_int_equal(uvfio_region_read8(pf, CFG, PCI_CAPABILITY_LIST, &pos), 0);
+	for (int i = 0; i < 48 && pos; i++) {
+		uint8_t id = 0;
+		assert_int_equal(uvfio_region_read8(pf, CFG, pos, &id), 0);
+		if (id == PCI_CAP_ID_EXP)
+			break;
+		assert_int_equal(uvfio_region_read8(pf, CFG, pos + 1u, &pos), 0);
+	}
+	assert_true(pos != 0);
+	cfg_w16(pf, pos + PCI_EXP_DEVCTL, PCI_EXP_DEVCTL_BCR_FLR);
+	assert_false(vf_exists(0));
+	assert_false(vf_exists(1));
+	unsigned cap = sriov_cap(pf);
+	assert_int_equal(cfg16(pf, cap + PCI_SRIOV_CTRL), 0);
+	assert_int_equal(cfg16(pf, cap + PCI_SRIOV_NUM_VF), 0);
+	uvfio_device_close(pf);
+}
+
 /* NumVFs past TotalVFs, or changed while VF Enable is set: ignored. */
 static void test_numvfs_rules(void **state)
 {
@@ -446,6 +473,7 @@ int main(void)
 		cmocka_unit_test(test_non_sriov_refuses_token),
 		cmocka_unit_test(test_disable_drops_vf_clients),
 		cmocka_unit_test(test_numvfs_rules),
+		cmocka_unit_test(test_pf_flr_removes_vfs),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

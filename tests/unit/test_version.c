@@ -318,6 +318,55 @@ static void roundtrip(const struct uvfio_caps *in, bool twin_request,
 	free(json);
 }
 
+/* The uvfio "vf_token" extension: a UUID string, nothing else. */
+static void test_vf_token(void **state)
+{
+	(void)state;
+	struct uvfio_caps c;
+	char err[160];
+	int twin;
+	assert_int_equal(parse("{\"capabilities\":{}}", &c, &twin, err,
+			       sizeof(err)), 0);
+	assert_false(c.has_vf_token);
+	assert_int_equal(parse("{\"capabilities\":{\"vf_token\":"
+			       "\"00112233-4455-6677-8899-AABBCCDDEEFF\"}}",
+			       &c, &twin, err, sizeof(err)), 0);
+	assert_true(c.has_vf_token);
+	assert_int_equal(c.vf_token[0], 0x00);
+	assert_int_equal(c.vf_token[10], 0xaa);
+	assert_int_equal(c.vf_token[15], 0xff);
+	assert_refused("{\"capabilities\":{\"vf_token\":1}}", "vf_token");
+	assert_refused("{\"capabilities\":{\"vf_token\":null}}", "vf_token");
+	assert_refused("{\"capabilities\":{\"vf_token\":\"\"}}", "vf_token");
+	assert_refused("{\"capabilities\":{\"vf_token\":"
+		       "\"00112233-4455-6677-8899-aabbccddeeff \"}}", "vf_token");
+	assert_refused("{\"capabilities\":{\"vf_token\":"
+		       "\"00112233-4455-6677-8899-aabbccddeeff\\u0000x\"}}",
+		       "vf_token");
+	assert_refused("{\"capabilities\":{\"vf_token\":"
+		       "\"00112233+4455-6677-8899-aabbccddeeff\"}}", "vf_token");
+
+	/* What a client sends comes back as it was. */
+	struct uvfio_caps out;
+	vu_caps_default(&out);
+	out.has_vf_token = true;
+	for (unsigned i = 0; i < 16; i++)
+		out.vf_token[i] = (uint8_t)(0xf0 + i);
+	char *json = vu_caps_to_json(&out, false, -1);
+	assert_non_null(json);
+	assert_non_null(strstr(json, "\"vf_token\":\"f0f1f2f3-f4f5-f6f7-f8f9-fafbfcfdfeff\""));
+	assert_int_equal(vu_caps_from_json(json, strlen(json) + 1, &c, &twin,
+					   err, sizeof(err)), 0);
+	assert_true(c.has_vf_token);
+	assert_memory_equal(c.vf_token, out.vf_token, 16);
+	free(json);
+	/* A server's caps carry none. */
+	vu_caps_default(&out);
+	json = vu_caps_to_json(&out, false, -1);
+	assert_null(strstr(json, "vf_token"));
+	free(json);
+}
+
 static void test_roundtrip(void **state)
 {
 	struct uvfio_caps c;
@@ -355,6 +404,7 @@ int main(void)
 		cmocka_unit_test(test_twin_socket),
 		cmocka_unit_test(test_unknown_keys_ignored),
 		cmocka_unit_test(test_legacy_migration_object),
+		cmocka_unit_test(test_vf_token),
 		cmocka_unit_test(test_roundtrip),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
