@@ -314,14 +314,19 @@ static int set_intx_mask(struct uvfio_dev *dev, uint32_t action,
 		       set_unmask_fd(dev, vec, fds, nfds) : -ENOTTY;
 	if (dtype == VFIO_IRQ_SET_DATA_BOOL && !data[0])
 		return 0;
-	/* The SET_IRQS mask and COMMAND's INTx disable are one state. */
+	/*
+	 * As vfio-pci: the SET_IRQS mask leaves COMMAND's INTx disable (the
+	 * client's own bit) alone, and UNMASK does nothing while that bit
+	 * is set — clearing it unmasks (dev_irq_intx_disable).  QEMU's
+	 * vfio-user-pci sends UNMASK at its end-of-interrupt while a guest
+	 * driver may still hold INTx disabled.
+	 */
 	if (action == VFIO_IRQ_SET_ACTION_MASK) {
 		vec->masked = true;
-		pci_cfg_set_intx_disabled(dev->cfg, true);
 		return 0;
 	}
-	pci_cfg_set_intx_disabled(dev->cfg, false);
-	intx_unmask(dev, vec);
+	if (!pci_cfg_intx_disabled(dev->cfg))
+		intx_unmask(dev, vec);
 	return 0;
 }
 

@@ -302,20 +302,90 @@ static void test_intx_one_state(void **state)
 	cfg_wr(f, PCI_COMMAND, 0, 2);
 	assert_int_equal(fired(mine), 1);
 	assert_int_equal(uvfio_dev_intx_set(f->dev, false), 0);
-	/* SET_IRQS MASK shows in COMMAND; UNMASK clears it. */
+	/* SET_IRQS MASK holds it back without touching COMMAND (as
+	 * vfio-pci); UNMASK delivers. */
 	assert_int_equal(dev_set_irqs(f->dev, VFIO_IRQ_SET_DATA_NONE |
 				      VFIO_IRQ_SET_ACTION_UNMASK, INTX, 0, 1,
 				      NULL, 0, NULL, 0), 0);
 	assert_int_equal(dev_set_irqs(f->dev, VFIO_IRQ_SET_DATA_NONE |
 				      VFIO_IRQ_SET_ACTION_MASK, INTX, 0, 1,
 				      NULL, 0, NULL, 0), 0);
-	assert_true(cfg_rd(f, PCI_COMMAND, 2) & PCI_COMMAND_INTX_DISABLE);
+	assert_false(cfg_rd(f, PCI_COMMAND, 2) & PCI_COMMAND_INTX_DISABLE);
 	assert_int_equal(uvfio_dev_irq_trigger(f->dev, INTX, 0), 0);
 	assert_int_equal(fired(mine), 0);
 	assert_int_equal(dev_set_irqs(f->dev, VFIO_IRQ_SET_DATA_NONE |
 				      VFIO_IRQ_SET_ACTION_UNMASK, INTX, 0, 1,
 				      NULL, 0, NULL, 0), 0);
-	assert_false(cfg_rd(f, PCI_COMMAND, 2) & PCI_COMMAND_INTX_DISABLE);
+	assert_int_equal(fired(mine), 1);
+	close(mine);
+}
+
+static bool intx_status(struct fx *f)
+{
+	return cfg_rd(f, PCI_STATUS, 2) & PCI_STATUS_INTERRUPT;
+}
+
+/*
+ * STATUS's Interrupt Status follows INTx: the kernel's vfio-pci in a
+ * guest of QEMU's vfio-user-pci (PCI 2.3 masking) took every interrupt
+ * for someone else's while it read 0.
+ */
+static void test_intx_shows_in_status(void **state)
+{
+	struct fx *f = *state;
+	int mine;
+	bind(f, INTX, 1, &mine);
+	assert_false(intx_status(f));
+	/* A level: as long as the model holds it, masked or not. */
+	assert_int_equal(uvfio_dev_intx_set(f->dev, true), 0);
+	assert_int_equal(fired(mine), 1);
+	assert_true(intx_status(f));
+	cfg_wr(f, PCI_COMMAND, PCI_COMMAND_INTX_DISABLE, 2);
+	assert_true(intx_status(f));
+	cfg_wr(f, PCI_COMMAND, 0, 2);
+	assert_int_equal(uvfio_dev_intx_set(f->dev, false), 0);
+	assert_false(intx_status(f));
+	/* An edge: until the client unmasks it. */
+	assert_int_equal(dev_set_irqs(f->dev, VFIO_IRQ_SET_DATA_NONE |
+				      VFIO_IRQ_SET_ACTION_UNMASK, INTX, 0, 1,
+				      NULL, 0, NULL, 0), 0);
+	fired(mine);
+	assert_int_equal(uvfio_dev_irq_trigger(f->dev, INTX, 0), 0);
+	assert_int_equal(fired(mine), 1);
+	assert_true(intx_status(f));
+	assert_int_equal(dev_set_irqs(f->dev, VFIO_IRQ_SET_DATA_NONE |
+				      VFIO_IRQ_SET_ACTION_UNMASK, INTX, 0, 1,
+				      NULL, 0, NULL, 0), 0);
+	assert_false(intx_status(f));
+	close(mine);
+}
+
+/*
+ * QEMU's vfio-user-pci sends UNMASK at its end-of-interrupt while the
+ * guest's vfio-pci still holds COMMAND's INTx disable: that UNMASK
+ * cleared the guest's bit and re-fired, and the guest's own unmask then
+ * changed nothing, so the next interrupt never came.  As vfio-pci:
+ * UNMASK waits for the bit to clear.
+ */
+static void test_intx_unmask_keeps_command_disable(void **state)
+{
+	struct fx *f = *state;
+	int mine;
+	bind(f, INTX, 1, &mine);
+	assert_int_equal(uvfio_dev_intx_set(f->dev, true), 0);
+	assert_int_equal(fired(mine), 1);
+	cfg_wr(f, PCI_COMMAND, PCI_COMMAND_INTX_DISABLE, 2);
+	assert_int_equal(dev_set_irqs(f->dev, VFIO_IRQ_SET_DATA_NONE |
+				      VFIO_IRQ_SET_ACTION_UNMASK, INTX, 0, 1,
+				      NULL, 0, NULL, 0), 0);
+	assert_int_equal(fired(mine), 0);
+	assert_true(cfg_rd(f, PCI_COMMAND, 2) & PCI_COMMAND_INTX_DISABLE);
+	/* The driver acknowledges, then clears INTx disable: quiet... */
+	assert_int_equal(uvfio_dev_intx_set(f->dev, false), 0);
+	cfg_wr(f, PCI_COMMAND, 0, 2);
+	assert_int_equal(fired(mine), 0);
+	/* ...and the next interrupt is delivered. */
+	assert_int_equal(uvfio_dev_intx_set(f->dev, true), 0);
 	assert_int_equal(fired(mine), 1);
 	close(mine);
 }
@@ -476,6 +546,8 @@ int main(void)
 		T(test_msix_table_in_bar),
 		T(test_msi_per_vector_mask),
 		T(test_intx_one_state),
+		T(test_intx_shows_in_status),
+		T(test_intx_unmask_keeps_command_disable),
 		T(test_flr),
 		T(test_decode_gating),
 		cmocka_unit_test(test_mmap_areas_skip_the_table),
