@@ -72,6 +72,56 @@ static json_object *region_json(const struct lsv_device *d, unsigned i)
 		add(o, "type", NULL);
 	}
 	add(o, "msix_mappable", json_object_new_boolean(ri->msix_mappable));
+	if (d->bells_probed && i <= VFIO_PCI_BAR5_REGION_INDEX) {
+		const struct lsv_region *rg = &d->regions[i];
+		json_object *bells = json_object_new_array();
+		for (unsigned b = 0; b < rg->nbells; b++) {
+			json_object *bo = json_object_new_object();
+			add(bo, "offset", jint(rg->bells[b].offset));
+			add(bo, "size", jint(rg->bells[b].size));
+			add(bo, "datamatch",
+			    json_object_new_boolean(rg->bells[b].datamatch));
+			add(bo, "data", rg->bells[b].datamatch ?
+				jint(rg->bells[b].data) : NULL);
+			json_object_array_add(bells, bo);
+		}
+		add(o, "doorbells", bells);
+	}
+	return o;
+}
+
+/* {"NAME": ["get", "set"], ...}; null when the backend has no features. */
+static json_object *features_json(const struct lsv_device *d)
+{
+	if (!d->features_probed)
+		return NULL;
+	json_object *o = json_object_new_object();
+	for (unsigned f = 0; f < LSV_NFEATURES; f++) {
+		if (!d->features[f])
+			continue;
+		json_object *ops = json_object_new_array();
+		if (d->features[f] & LSV_FEAT_GET)
+			json_object_array_add(ops, jstr("get"));
+		if (d->features[f] & LSV_FEAT_SET)
+			json_object_array_add(ops, jstr("set"));
+		add(o, lsv_feature_name(f), ops);
+	}
+	return o;
+}
+
+static json_object *sriov_json(const struct lsv_device *d)
+{
+	const struct lsv_sriov *s = &d->sriov;
+	if (!s->pf && !s->nvfs)
+		return NULL;
+	json_object *o = json_object_new_object();
+	add(o, "pf", jstr(s->pf));
+	add(o, "vf_index", s->pf && s->vf_index >= 0 ?
+		jint((uint64_t)s->vf_index) : NULL);
+	json_object *vfs = json_object_new_array();
+	for (unsigned i = 0; i < s->nvfs; i++)
+		json_object_array_add(vfs, jstr(s->vfs[i]));
+	add(o, "vfs", vfs);
 	return o;
 }
 
@@ -141,6 +191,8 @@ json_object *lsv_device_json(const struct lsv_device *d,
 	for (unsigned i = 0; i < d->nirqs; i++)
 		json_object_array_add(irqs, irq_json(d, i));
 	add(o, "irqs", irqs);
+	add(o, "features", features_json(d));
+	add(o, "sriov", sriov_json(d));
 
 	json_object *caps = json_object_new_array();
 	json_object *ecaps = json_object_new_array();

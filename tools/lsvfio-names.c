@@ -293,3 +293,14 @@ json_object *lsv_flags_json(const struct lsv_flag_name *names, uint32_t v)
 	}
 	return a;
 }
+
+const char *lsv_feature_name(unsigned i)
+{
+	static const char *const names[LSV_NFEATURES] = {
+		"PCI_VF_TOKEN", "MIGRATION", "MIG_DEVICE_STATE",
+		"LOW_POWER_ENTRY", "LOW_POWER_ENTRY_WITH_WAKEUP",
+		"LOW_POWER_EXIT", "DMA_LOGGING_START", "DMA_LOGGING_STOP",
+		"DMA_LOGGING_REPORT", "MIG_DATA_SIZE", "BUS_MASTER",
+	};
+	return i < LSV_NFEATURES ? names[i] : NULL;
+}

@@ -191,6 +191,62 @@ static void print_irq(FILE *f, const struct lsv_device *d, unsigned i)
 	fputc('\n', f);
 }
 
+static void print_bells(FILE *f, const struct lsv_device *d)
+{
+	bool pci = d->info.flags & VFIO_DEVICE_FLAGS_PCI;
+	for (unsigned i = 0; i < d->nregions && i <= VFIO_PCI_BAR5_REGION_INDEX;
+	     i++) {
+		const struct lsv_region *r = &d->regions[i];
+		char name[16];
+		lsv_region_name(i, pci, name, sizeof(name));
+		for (unsigned b = 0; b < r->nbells; b++) {
+			fprintf(f, "\tDoorbell: Region %u %s [0x%" PRIx64 "] "
+				"size %u, ", i, name, r->bells[b].offset,
+				r->bells[b].size);
+			if (r->bells[b].datamatch)
+				fprintf(f, "writes 0x%" PRIx64 "\n",
+					r->bells[b].data);
+			else
+				fputs("writes a value of the device's choosing\n", f);
+		}
+	}
+}
+
+static void print_features(FILE *f, const struct lsv_device *d)
+{
+	if (!d->features_probed)
+		return;
+	fputs("\tFeatures:", f);
+	bool any = false;
+	for (unsigned i = 0; i < LSV_NFEATURES; i++) {
+		uint8_t v = d->features[i];
+		if (!v)
+			continue;
+		any = true;
+		fprintf(f, " %s(%s%s%s)", lsv_feature_name(i),
+			v & LSV_FEAT_GET ? "get" : "",
+			v == (LSV_FEAT_GET | LSV_FEAT_SET) ? "," : "",
+			v & LSV_FEAT_SET ? "set" : "");
+	}
+	fputs(any ? "\n" : " none\n", f);
+}
+
+static void print_sriov(FILE *f, const struct lsv_device *d)
+{
+	const struct lsv_sriov *s = &d->sriov;
+	if (s->pf && s->vf_index >= 0)
+		fprintf(f, "\tSR-IOV: VF %d of PF %s\n", s->vf_index, s->pf);
+	else if (s->pf)
+		fprintf(f, "\tSR-IOV: a VF of PF %s\n", s->pf);
+	if (s->nvfs) {
+		fprintf(f, "\tSR-IOV: PF of %u VF%s:", s->nvfs,
+			s->nvfs == 1 ? "" : "s");
+		for (unsigned i = 0; i < s->nvfs; i++)
+			fprintf(f, " %s", s->vfs[i]);
+		fputc('\n', f);
+	}
+}
+
 static void hexdump(FILE *f, const struct lsv_device *d)
 {
 	for (size_t i = 0; i < d->config_size; i++) {
@@ -226,6 +282,9 @@ void lsv_print_device(FILE *f, const struct lsv_device *d,
 	if (d->nirqs < d->info.num_irqs)
 		fprintf(f, "\tNote: only the first %u IRQ indexes are shown\n",
 			d->nirqs);
+	print_bells(f, d);
+	print_features(f, d);
+	print_sriov(f, d);
 	lsv_walk_caps(d, f, NULL, NULL, NULL);
 	if (o->hexdump && d->config)
 		hexdump(f, d);

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "lsvfio.h"
 
@@ -110,10 +111,78 @@ static int read_config(struct uvfio_device *dev, struct lsv_device *d)
 	return 0;
 }
 
+/*
+ * Doorbells of each BAR: the count first, then all of them; the eventfds
+ * that come with them are closed at once (lsvfio rings nothing).
+ */
+static int probe_bells(struct uvfio_device *dev, struct lsv_device *d)
+{
+	for (unsigned i = 0; i < d->nregions && i <= VFIO_PCI_BAR5_REGION_INDEX;
+	     i++) {
+		struct lsv_region *r = &d->regions[i];
+		if (r->err || !r->info.size)
+			continue;
+		int n = uvfio_region_doorbells(dev, i, NULL, 0);
+		if (n == -ENOTSUP)
+			return 0;          /* the kernel's vfio-pci has none */
+		if (n < 0 && lsv_fatal_error(n))
+			return n;
+		d->bells_probed = true;
+		if (n <= 0)
+			continue;
+		struct uvfio_doorbell *db = calloc((size_t)n, sizeof(*db));
+		r->bells = calloc((size_t)n, sizeof(*r->bells));
+		if (!db || !r->bells) {
+			free(db);
+			return -ENOMEM;
+		}
+		int got = uvfio_region_doorbells(dev, i, db, (unsigned)n);
+		if (got < 0 && lsv_fatal_error(got)) {
+			free(db);
+			return got;
+		}
+		/* More now than a moment ago: nothing was filled. */
+		unsigned take = got > 0 && got <= n ? (unsigned)got : 0;
+		for (unsigned k = 0; k < take; k++) {
+			r->bells[k] = (struct lsv_bell){
+				.offset = db[k].offset, .size = db[k].size,
+				.datamatch = db[k].datamatch, .data = db[k].data,
+			};
+			close(db[k].fd);
+		}
+		r->nbells = take;
+		free(db);
+	}
+	return 0;
+}
+
+/* Which DEVICE_FEATUREs the device has: PROBE of GET, then of SET. */
+static int probe_features(struct uvfio_device *dev, struct lsv_device *d)
+{
+	static const uint32_t ops[2] = { VFIO_DEVICE_FEATURE_GET,
+					 VFIO_DEVICE_FEATURE_SET };
+	static const uint8_t bit[2] = { LSV_FEAT_GET, LSV_FEAT_SET };
+	for (unsigned f = 0; f < LSV_NFEATURES; f++) {
+		for (unsigned k = 0; k < 2; k++) {
+			int r = uvfio_device_feature(dev, VFIO_DEVICE_FEATURE_PROBE |
+						     ops[k] | f, NULL, 0);
+			if (r == -ENOTSUP)
+				return 0;  /* no DEVICE_FEATURE at all */
+			if (r < 0 && lsv_fatal_error(r))
+				return r;
+			d->features_probed = true;
+			if (!r)
+				d->features[f] |= bit[k];
+		}
+	}
+	return 0;
+}
+
 int lsv_probe(struct uvfio_device *dev, const char *name,
 	      struct lsv_device *d)
 {
 	memset(d, 0, sizeof(*d));
+	d->sriov.vf_index = -1;
 	d->name = strdup(name);
 	if (!d->name)
 		return -ENOMEM;
@@ -142,11 +211,19 @@ int lsv_probe(struct uvfio_device *dev, const char *name,
 		d->irqs[i].err = r < 0 ? r : 0;
 		d->irqs[i].info.index = i;
 	}
-	return read_config(dev, d);
+	r = read_config(dev, d);
+	if (!r)
+		r = probe_bells(dev, d);
+	if (!r)
+		r = probe_features(dev, d);
+	return r;
 }
 
 void lsv_device_fini(struct lsv_device *d)
 {
+	for (unsigned i = 0; d->regions && i < d->nregions; i++)
+		free(d->regions[i].bells);
+	lsv_sriov_fini(&d->sriov);
 	free(d->name);
 	free(d->regions);
 	free(d->irqs);

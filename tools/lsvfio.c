@@ -87,6 +87,16 @@ struct source {
 	int (*list)(FILE *f, json_object *json);
 };
 
+/* --vf-token: presented when opening, for the VFs of an SR-IOV PF. */
+static bool g_token_set;
+static uint8_t g_token[UVFIO_UUID_SIZE];
+
+static void set_token(struct uvfio_open_opts *o)
+{
+	o->vf_token_set = g_token_set;
+	memcpy(o->vf_token, g_token, sizeof(g_token));
+}
+
 /* ---- the kernel source (vfio-pci) ------------------------------------ */
 
 static int kernel_open(const char *addr, struct open_log *l,
@@ -98,6 +108,7 @@ static int kernel_open(const char *addr, struct open_log *l,
 		.log_level = LOG_WARNING,
 		.no_dma_thread = true,
 	};
+	set_token(&o);
 	const char *hint;
 	int r = lsv_kernel_open(addr, &o, out, &hint);
 	if (r < 0)
@@ -135,6 +146,11 @@ static void open_error(const char *path, int err, const struct open_log *l)
 		fprintf(stderr, "lsvfio: %s: the peer closed the connection "
 			"(not a vfio-user server?)\n", path);
 		break;
+	case -EACCES:
+		fprintf(stderr, "lsvfio: %s: %s (%s)\n", path, strerror(-err),
+			g_token_set ? "not the VF token its PF's user set" :
+			"an SR-IOV VF or PF in use by VFs: pass --vf-token=UUID");
+		break;
 	default:
 		fprintf(stderr, "lsvfio: %s: %s\n", path, strerror(-err));
 		break;
@@ -165,6 +181,7 @@ static int user_open(const char *path, struct open_log *l,
 		.no_dma_thread = true,
 		.no_twin_socket = true,
 	};
+	set_token(&o);
 	int r = uvfio_device_open(path, &o, out);
 	if (r < 0)
 		open_error(path, r, l);
@@ -251,6 +268,8 @@ static int show(struct run *run, const char *arg)
 	struct lsv_device d;
 	r = lsv_probe(dev, arg, &d);
 	uvfio_device_close(dev);
+	if (!r)
+		r = lsv_probe_sriov(&d, src == &sources[0]);
 	if (r < 0) {
 		fprintf(stderr, "lsvfio: %s: reading the device: %s\n", arg,
 			strerror(-r));
@@ -321,6 +340,8 @@ static void usage(FILE *f)
 "Options:\n"
 "  -v, --verbose   also dump the raw config space in hex (like lspci -xxx)\n"
 "  -j, --json      print one JSON document instead of text\n"
+"  --vf-token=UUID present this VF token when opening (SR-IOV VFs, and\n"
+"                  PFs whose VFs are in use)\n"
 "  -V, --version   print the version and exit\n"
 "  -h, --help      show this help and exit\n"
 "\n"
@@ -332,6 +353,7 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "vf-token", required_argument, NULL, 'T' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -346,6 +368,15 @@ int main(int argc, char **argv)
 		switch (c) {
 		case 'v': run.popts.hexdump = true; break;
 		case 'j': run.json = true; break;
+		case 'T':
+			if (uvfio_uuid_parse(optarg, g_token) < 0) {
+				fprintf(stderr, "lsvfio: --vf-token: '%s' is not a "
+					"UUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)\n",
+					optarg);
+				return EXIT_USAGE;
+			}
+			g_token_set = true;
+			break;
 		case 'V': printf("lsvfio %s\n", UVFIO_VERSION_STRING); return 0;
 		case 'h': usage(stdout); return 0;
 		default:

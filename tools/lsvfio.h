@@ -46,9 +46,32 @@
 /* Every dword of extended config space visited at most once. */
 #define LSV_ECAP_TTL    ((PCI_CFG_SPACE_EXP_SIZE - PCI_CFG_SPACE_SIZE) / 4)
 
+/* A doorbell the device offers (vfio-user DEVICE_GET_REGION_IO_FDS). */
+struct lsv_bell {
+	uint64_t offset;
+	uint32_t size;
+	bool datamatch;
+	uint64_t data;
+};
+
 struct lsv_region {
 	struct uvfio_region_info info;
 	int err;                       /* GET_REGION_INFO failed: -errno */
+	struct lsv_bell *bells;        /* [nbells] */
+	unsigned nbells;
+};
+
+/* DEVICE_FEATURE indexes lsvfio probes (0 .. LSV_NFEATURES-1). */
+#define LSV_NFEATURES 11u
+#define LSV_FEAT_GET  1u
+#define LSV_FEAT_SET  2u
+
+/* SR-IOV relations: the PF of a VF, the VFs of a PF. */
+struct lsv_sriov {
+	char *pf;                      /* this is a VF: its PF's name */
+	int vf_index;                  /* and its index, -1 unknown */
+	char **vfs;                    /* this is a PF: its VFs' names */
+	unsigned nvfs;
 };
 
 struct lsv_irq {
@@ -66,6 +89,10 @@ struct lsv_device {
 	uint8_t *config;               /* config space image, NULL if none */
 	size_t config_size;
 	int config_err;                /* reading it failed: -errno */
+	bool features_probed;          /* the backend answers DEVICE_FEATURE */
+	uint8_t features[LSV_NFEATURES];   /* LSV_FEAT_* supported */
+	bool bells_probed;             /* the backend tells doorbells */
+	struct lsv_sriov sriov;
 };
 
 /* lsvfio-probe.c */
@@ -85,7 +112,13 @@ uint32_t lsv_class_code(const struct lsv_device *d);
 /* Its upper 16 bits, "[0200]" in lspci's header line. */
 #define LSV_CLASS_DEVICE(code) ((code) >> 8)
 
+/* lsvfio-sriov.c: PF/VF relations from sockets' names or sysfs. */
+int lsv_probe_sriov(struct lsv_device *d, bool kernel);
+void lsv_sriov_fini(struct lsv_sriov *s);
+
 /* lsvfio-names.c */
+/* VFIO_DEVICE_FEATURE name of index @i, or NULL. */
+const char *lsv_feature_name(unsigned i);
 const char *lsv_vendor_name(uint16_t vendor);
 /* "Ethernet controller" ... or NULL; @class is the 24-bit class code. */
 const char *lsv_class_name(uint32_t class_code);

@@ -430,31 +430,43 @@ static void test_region_io_fds(void **state)
 	struct vu_region_io_fds_req in = { .argsz = sizeof(in), .index = 0 };
 	assert_int_equal(pc_call(&pc, VU_CMD_DEVICE_GET_REGION_IO_FDS, &in,
 				 sizeof(in), NULL, 0), 0);
-	/* testdev has one doorbell on BAR0: too small, the header only. */
+	/* testdev has two doorbells on BAR0: too small, the header only. */
 	const struct vu_region_io_fds_req *out = (const void *)pc.rx.buf;
 	assert_int_equal(vu_rx_len(&pc.rx), 16);
-	assert_int_equal(out->argsz, 16 + 40);
+	assert_int_equal(out->argsz, 16 + 2 * 40);
 	assert_int_equal(out->index, 0);
-	assert_int_equal(out->count, 1);
+	assert_int_equal(out->count, 2);
 	assert_int_equal(pc.rx.nfds, 0);
-	/* With room: the entry and its eventfd. */
+	/* Room for one of two is still too small. */
 	in.argsz = 16 + 40;
 	assert_int_equal(pc_call(&pc, VU_CMD_DEVICE_GET_REGION_IO_FDS, &in,
 				 sizeof(in), NULL, 0), 0);
 	out = (const void *)pc.rx.buf;
-	assert_int_equal(vu_rx_len(&pc.rx), 16 + 40);
-	assert_int_equal(out->argsz, 16 + 40);
-	assert_int_equal(out->count, 1);
-	assert_int_equal(pc.rx.nfds, 1);
-	struct vu_ioeventfd_entry e;
-	memcpy(&e, pc.rx.buf + 16, sizeof(e));
-	assert_int_equal(e.offset, TESTDEV_REG_BUMP);
-	assert_int_equal(e.size, 4);
-	assert_int_equal(e.fd_index, 0);
-	assert_int_equal(e.type, 0);
-	assert_int_equal(e.flags, 1);
-	assert_int_equal(e.reserved, 0);
-	assert_int_equal(e.datamatch, 1);
+	assert_int_equal(vu_rx_len(&pc.rx), 16);
+	assert_int_equal(out->count, 2);
+	assert_int_equal(pc.rx.nfds, 0);
+	/* With room: both entries, one eventfd each. */
+	in.argsz = 16 + 2 * 40;
+	assert_int_equal(pc_call(&pc, VU_CMD_DEVICE_GET_REGION_IO_FDS, &in,
+				 sizeof(in), NULL, 0), 0);
+	out = (const void *)pc.rx.buf;
+	assert_int_equal(vu_rx_len(&pc.rx), 16 + 2 * 40);
+	assert_int_equal(out->argsz, 16 + 2 * 40);
+	assert_int_equal(out->count, 2);
+	assert_int_equal(pc.rx.nfds, 2);
+	const uint64_t want_off[2] = { TESTDEV_REG_BUMP, TESTDEV_REG_IRQ };
+	const uint64_t want_data[2] = { 1, TESTDEV_DOORBELL_MSI0 };
+	for (unsigned k = 0; k < 2; k++) {
+		struct vu_ioeventfd_entry e;
+		memcpy(&e, pc.rx.buf + 16 + 40 * k, sizeof(e));
+		assert_int_equal(e.offset, want_off[k]);
+		assert_int_equal(e.size, 4);
+		assert_int_equal(e.fd_index, k);
+		assert_int_equal(e.type, 0);
+		assert_int_equal(e.flags, 1);
+		assert_int_equal(e.reserved, 0);
+		assert_int_equal(e.datamatch, want_data[k]);
+	}
 	/* No doorbells on BAR2. */
 	in.index = 2;
 	assert_int_equal(pc_call(&pc, VU_CMD_DEVICE_GET_REGION_IO_FDS, &in,

@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 #include <json-c/json.h>
+#include <linux/pci_regs.h>
 
 #include <uvfio/client.h>
 #include "lsvfio_util.h"
@@ -220,6 +221,15 @@ static void testdev_text(void **state)
 	assert_line(out, "IRQ 2 ", "IRQ 2 MSI-X: count 8, flags: EVENTFD MASKABLE NORESIZE");
 	assert_line(out, "IRQ 3 ", "IRQ 3 ERR: count 1, flags: EVENTFD NORESIZE");
 	assert_line(out, "VFIO:", "VFIO: flags PCI RESET, 10 regions, 5 IRQ indexes");
+	/* Its doorbells, in the order declared, and its features, probed. */
+	assert_line(out, "Doorbell: Region 0 BAR0 [0xc]",
+		    "Doorbell: Region 0 BAR0 [0xc] size 4, writes 0x1");
+	assert_line(out, "Doorbell: Region 0 BAR0 [0x24]",
+		    "Doorbell: Region 0 BAR0 [0x24] size 4, writes 0x10000");
+	assert_null(line_starting(out, "Doorbell: Region 2"));
+	assert_line(out, "Features:", "Features: LOW_POWER_ENTRY(set) "
+		    "LOW_POWER_ENTRY_WITH_WAKEUP(set) LOW_POWER_EXIT(set)");
+	assert_null(line_starting(out, "SR-IOV:"));
 	free(out);
 }
 
@@ -281,6 +291,78 @@ static void testdev_json(void **state)
 	free(out);
 }
 
+/*
+ * SR-IOV: a PF (`uvfio-serve sriov`) whose user set a VF token and
+ * enabled two VFs lists them; a VF names its PF; opening a VF needs the
+ * token (--vf-token), and a wrong or malformed one is refused clearly.
+ */
+static void sriov_relations(void **state)
+{
+	(void)state;
+	static const char *const T = "5b0fd3a6-3c1e-4f0b-9d2a-7e6c1b8a4f10";
+	struct served pf;
+	assert_int_equal(served_start(&pf, "sriov", NULL), 0);
+	struct uvfio_device *d;
+	assert_int_equal(uvfio_device_open(pf.path, NULL, &d), 0);
+	uint8_t tok[16];
+	assert_int_equal(uvfio_uuid_parse(T, tok), 0);
+	assert_int_equal(uvfio_device_feature(d, VFIO_DEVICE_FEATURE_SET |
+					      VFIO_DEVICE_FEATURE_PCI_VF_TOKEN,
+					      tok, sizeof(tok)), 0);
+	/* The SR-IOV capability, then NumVFs = 2 and VF Enable. */
+	unsigned cap = 0x100;
+	for (int i = 0; i < 64 && cap; i++) {
+		uint32_t h = 0;
+		assert_int_equal(uvfio_region_read32(d, VFIO_PCI_CONFIG_REGION_INDEX,
+						     cap, &h), 0);
+		if (PCI_EXT_CAP_ID(h) == PCI_EXT_CAP_ID_SRIOV)
+			break;
+		cap = PCI_EXT_CAP_NEXT(h);
+	}
+	assert_true(cap >= 0x100);
+	assert_int_equal(uvfio_region_write16(d, VFIO_PCI_CONFIG_REGION_INDEX,
+					      cap + PCI_SRIOV_NUM_VF, 2), 0);
+	assert_int_equal(uvfio_region_write16(d, VFIO_PCI_CONFIG_REGION_INDEX,
+					      cap + PCI_SRIOV_CTRL,
+					      PCI_SRIOV_CTRL_VFE), 0);
+	uvfio_device_close(d);
+
+	const char *args[] = { pf.path, NULL };
+	char *out = run_ok(pf.path, args);
+	assert_line(out, "SR-IOV: PF", "SR-IOV: PF of 2 VFs: " PLACEHOLDER
+		    ".vf0 " PLACEHOLDER ".vf1");
+	free(out);
+
+	char vf[160];
+	snprintf(vf, sizeof(vf), "%s.vf1", pf.path);
+	char tokopt[64];
+	snprintf(tokopt, sizeof(tokopt), "--vf-token=%s", T);
+	const char *vargs[] = { tokopt, vf, NULL };
+	out = run_ok(pf.path, vargs);
+	assert_line(out, "SR-IOV: VF", "SR-IOV: VF 1 of PF " PLACEHOLDER);
+	free(out);
+
+	/* Without the token, with a wrong one, with a malformed one. */
+	struct lsv_result r;
+	const char *noargs[] = { vf, NULL };
+	assert_int_equal(lsv_run(&r, NULL, noargs), 0);
+	assert_int_equal(r.status, 1);
+	assert_non_null(strstr(r.err, "pass --vf-token=UUID"));
+	lsv_result_free(&r);
+	const char *badargs[] = { "--vf-token=0c9e8d7f-6a5b-4c3d-8e2f-1a0b9c8d7e6f",
+				  vf, NULL };
+	assert_int_equal(lsv_run(&r, NULL, badargs), 0);
+	assert_int_equal(r.status, 1);
+	assert_non_null(strstr(r.err, "not the VF token"));
+	lsv_result_free(&r);
+	const char *malargs[] = { "--vf-token=xyz", vf, NULL };
+	assert_int_equal(lsv_run(&r, NULL, malargs), 0);
+	assert_int_equal(r.status, 2);
+	assert_non_null(strstr(r.err, "is not a UUID"));
+	lsv_result_free(&r);
+	assert_int_equal(served_stop(&pf), 0);
+}
+
 /* Several paths: each decoded, separated by an empty line, in order. */
 static void two_devices(void **state)
 {
@@ -309,6 +391,7 @@ int main(void)
 		cmocka_unit_test(testdev_text),
 		cmocka_unit_test(testdev_json),
 		cmocka_unit_test(two_devices),
+		cmocka_unit_test(sriov_relations),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
