@@ -151,19 +151,35 @@ static int sriov_init(struct pci_cfg *cfg, struct pci_cap *c)
  * other writes follow the tables.  A write to the control register is
  * reported to the device, which creates or removes its VFs.
  */
+/*
+ * The bytes a piece of @n at @coff shares with NumVFs: with @into_num,
+ * @v's NumVFs value with the piece's bytes (@piece) in it; without, the
+ * piece @v with NumVFs' bytes taken from the value @piece.
+ */
+static uint32_t num_vf_merge(uint32_t v, unsigned coff, unsigned n,
+			     uint32_t piece, bool into_num)
+{
+	for (unsigned i = 0; i < n; i++) {
+		if (coff + i < PCI_SRIOV_NUM_VF || coff + i >= PCI_SRIOV_NUM_VF + 2)
+			continue;
+		unsigned k = coff + i - PCI_SRIOV_NUM_VF;
+		unsigned to = into_num ? k : i, from = into_num ? i : k;
+		v = (v & ~(0xffu << 8 * to)) | ((piece >> 8 * from) & 0xffu) << 8 * to;
+	}
+	return v;
+}
+
 static int sriov_write(struct pci_cfg *cfg, struct pci_cap *c, unsigned coff,
 		       unsigned n, uint32_t val)
 {
 	uint32_t b = c->off;
 	if (coff < PCI_SRIOV_NUM_VF + 2 && coff + n > PCI_SRIOV_NUM_VF) {
-		/* The piece is naturally aligned: it holds all of NumVFs. */
-		unsigned sh = (PCI_SRIOV_NUM_VF - coff) * 8;
-		uint32_t num = (val >> sh) & 0xffff;
+		/* The piece may hold one byte of NumVFs or both. */
+		uint32_t cur = bk(cfg, b + PCI_SRIOV_NUM_VF, 2);
+		uint32_t num = num_vf_merge(cur, coff, n, val, true);
 		bool vfe = bk(cfg, b + PCI_SRIOV_CTRL, 2) & PCI_SRIOV_CTRL_VFE;
-		if (vfe || num > bk(cfg, b + PCI_SRIOV_TOTAL_VF, 2)) {
-			uint32_t cur = bk(cfg, b + PCI_SRIOV_NUM_VF, 2);
-			val = (val & ~(0xffffu << sh)) | cur << sh;
-		}
+		if (vfe || num > bk(cfg, b + PCI_SRIOV_TOTAL_VF, 2))
+			val = num_vf_merge(val, coff, n, cur, false);
 	}
 	int r = pci_default_write(cfg, c, coff, n, val);
 	if (r == 0 && coff < PCI_SRIOV_CTRL + 2 && coff + n > PCI_SRIOV_CTRL &&

@@ -441,10 +441,20 @@ static void test_numvfs_rules(void **state)
 	assert_int_equal(uvfio_region_write32(pf, CFG, cap + PCI_SRIOV_NUM_VF,
 					      0xffff), 0);
 	assert_int_equal(cfg16(pf, cap + PCI_SRIOV_NUM_VF), 2);
+	/* Byte by byte: the high byte would make 0x102, the low one is 3. */
+	assert_int_equal(uvfio_region_write8(pf, CFG, cap + PCI_SRIOV_NUM_VF + 1,
+					     1), 0);
+	assert_int_equal(cfg16(pf, cap + PCI_SRIOV_NUM_VF), 2);
+	assert_int_equal(uvfio_region_write8(pf, CFG, cap + PCI_SRIOV_NUM_VF,
+					     3), 0);
+	assert_int_equal(cfg16(pf, cap + PCI_SRIOV_NUM_VF), 3);
+	cfg_w16(pf, cap + PCI_SRIOV_NUM_VF, 2);
 	cfg_w16(pf, cap + PCI_SRIOV_CTRL, PCI_SRIOV_CTRL_VFE);
 	assert_true(vf_exists(1));
 	cfg_w16(pf, cap + PCI_SRIOV_NUM_VF, 1);
 	cfg_w16(pf, cap + PCI_SRIOV_NUM_VF, 4);
+	assert_int_equal(uvfio_region_write8(pf, CFG, cap + PCI_SRIOV_NUM_VF,
+					     1), 0);
 	assert_int_equal(cfg16(pf, cap + PCI_SRIOV_NUM_VF), 2);
 	assert_true(vf_exists(1));
 	assert_false(vf_exists(2));
