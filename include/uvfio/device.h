@@ -187,7 +187,8 @@ UVFIO_EXPORT int uvfio_dev_set_low_power(struct uvfio_dev *dev,
  * EINVAL.  Over vfio-user the client presents it in VERSION.
  *
  * A server of the PF serves the VFs in its own loop, each on the UNIX
- * socket "<PF socket path>.vf<index>" (see uvfio_server_get_vf()).
+ * socket "<PF socket path>.vf<index>" (see uvfio_server_get_vf()); a
+ * PF served on an adopted fd has no path, and its VFs are not served.
  * Call before serving; -ENOENT without the SR-IOV capability, -EBUSY
  * once served.
  */
