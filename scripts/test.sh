@@ -1,7 +1,8 @@
 #!/bin/bash
 # The whole test suite: a normal gcc build, the real-kernel VM test
-# (tests/vm), a clang build, an ASan+UBSan build, short runs of every
-# fuzz target, and valgrind on the protocol and integration tests.
+# (tests/vm), QEMU 11's vfio-user client (tests/qemu), a clang build, an
+# ASan+UBSan build, short runs of every fuzz target, and valgrind on the
+# protocol and integration tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/deps.sh
@@ -17,7 +18,7 @@ run_build() {   # dir, meson args...
 
 echo "=== gcc build + tests"
 run_build build
-meson test -C build --num-processes "$jobs" --print-errorlogs --no-suite vm
+meson test -C build --num-processes "$jobs" --print-errorlogs --no-suite vm --no-suite qemu
 
 # Debian's kernel under QEMU with edu and nvme bound to vfio-pci: the
 # kernel backend, and the shared edu driver test compared line by line
@@ -26,6 +27,14 @@ meson test -C build --num-processes "$jobs" --print-errorlogs --no-suite vm
 # loud skip.
 echo "=== real kernel: vfio-pci in a QEMU guest (tests/vm/run.sh)"
 meson test -C build --suite vm --verbose --print-errorlogs
+
+# QEMU 11 (trixie-backports, a private sysroot cached in ~/.cache/uvfio)
+# attaches uvfio-serve's edu to a guest with its vfio-user-pci client; the
+# guest's kernel vfio-pci drives it and the edu driver log must equal the
+# host's direct run (and the VM step's, just above).  Shared and private
+# guest RAM, a reboot in each.  Same download rules as the VM step.
+echo "=== QEMU 11 vfio-user-pci client → uvfio-serve (tests/qemu/run.sh)"
+meson test -C build --suite qemu --verbose --print-errorlogs
 
 echo "=== meson install + build a program against the installed library"
 inst=$(mktemp -d /tmp/uvfio-install.XXXXXX)

@@ -408,6 +408,8 @@ static int conn_dma_rw(void *opaque, uint64_t iova, void *buf, size_t len,
 	uint8_t *p = buf;
 	while (len) {
 		size_t n = MIN(len, chunk_max);
+		ulog_printf(&c->srv->log, LOG_DEBUG, "-> %s addr=0x%llx count=%zu",
+			    uvfio_command_name(cmd), (unsigned long long)iova, n);
 		struct vu_dma_rw req = { .addr = iova, .count = n };
 		struct vu_hdr h = { .msg_id = c->next_id++, .command = cmd,
 				    .flags = VU_F_TYPE_COMMAND };

@@ -32,95 +32,18 @@ cache=${UVFIO_CACHE:-${HOME:-/root}/.cache/uvfio}
 boot_timeout=${UVFIO_VM_TIMEOUT:-240}
 t0=$(date +%s.%N)
 
-log() { echo "vm: $*"; }
-unavailable() {
-	if [ "${CI:-}" = true ]; then
-		echo "vm: FAILED: $* (CI=true: the VM test must run)" >&2
-		exit 1
-	fi
-	{
-		echo "vm: ########################################################"
-		echo "vm: SKIPPED: the real-kernel VM test did not run: $*"
-		echo "vm: ########################################################"
-	} >&2
-	exit 77
-}
-elapsed() { echo "$(date +%s.%N) $1" | awk '{ printf "%.1f", $1 - $2 }'; }
+me=vm
+# shellcheck source=tests/vm/lib.sh
+. "$here/lib.sh"
 
 # ---- host tools ---------------------------------------------------------
 
-need_pkgs=()
-command -v qemu-system-x86_64 >/dev/null || need_pkgs+=(qemu-system-x86)
-[ -x /bin/busybox ] || need_pkgs+=(busybox-static)
-command -v cpio >/dev/null || need_pkgs+=(cpio)
-command -v xz >/dev/null || need_pkgs+=(xz-utils)
-if ((${#need_pkgs[@]})); then
-	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-		log "installing ${need_pkgs[*]}"
-		export DEBIAN_FRONTEND=noninteractive
-		apt-get install -y --no-install-recommends "${need_pkgs[@]}" >/dev/null ||
-			{ apt-get update >/dev/null && apt-get install -y --no-install-recommends "${need_pkgs[@]}" >/dev/null; } ||
-			unavailable "cannot install ${need_pkgs[*]}"
-	else
-		unavailable "missing ${need_pkgs[*]} (run scripts/deps.sh as root)"
-	fi
-fi
-# The guest has no libraries: busybox must be the static one.
-if ldd /bin/busybox >/dev/null 2>&1; then
-	unavailable "/bin/busybox is dynamically linked (install busybox-static)"
-fi
-for p in "$UVFIO_VM_EDU" "$UVFIO_VM_KERNEL" "$UVFIO_VM_LSVFIO"; do
-	[ -x "$p" ] || { echo "vm: FAILED: $p not built" >&2; exit 1; }
-	if ldd "$p" >/dev/null 2>&1; then
-		echo "vm: FAILED: $p is not statically linked" >&2
-		exit 1
-	fi
-done
+need_host_qemu=1 guest_tools "$UVFIO_VM_EDU" "$UVFIO_VM_KERNEL" "$UVFIO_VM_LSVFIO"
 
 # ---- the kernel: Debian's, downloaded once, never installed ------------
 
-kdir=$cache/kernel
-mkdir -p "$kdir"
-kernel_pkg() {
-	apt-cache depends linux-image-amd64 2>/dev/null |
-		sed -n 's/^ *Depends: \(linux-image-[0-9][^ ]*\)$/\1/p' | head -n1
-}
-pkg=$(kernel_pkg || true)
-if [ -z "$pkg" ] && [ "$(id -u)" = 0 ]; then
-	apt-get update >/dev/null 2>&1 || true
-	pkg=$(kernel_pkg || true)
-fi
-if [ -z "$pkg" ]; then
-	# No package lists: a kernel cached by an earlier run still does.
-	pkg=$(cd "$kdir" && ls -d linux-image-*/.done 2>/dev/null | sed 's,/.done,,' | sort -V | tail -n1 || true)
-	[ -n "$pkg" ] || unavailable "apt-cache knows no linux-image-amd64 and nothing is cached in $kdir"
-	log "package lists unavailable; using the cached $pkg"
-fi
-kroot=$kdir/$pkg
-if [ ! -f "$kroot/.done" ]; then
-	log "fetching $pkg (apt-get download, cached in $kdir)"
-	dl=$(mktemp -d "$kdir/.dl.XXXXXX")
-	if ! (cd "$dl" && apt-get download "$pkg" >/dev/null 2>&1); then
-		if [ "$(id -u)" = 0 ]; then apt-get update >/dev/null 2>&1 || true; fi
-		(cd "$dl" && apt-get download "$pkg" >/dev/null 2>&1) || {
-			rm -rf "$dl"
-			unavailable "apt-get download $pkg failed"
-		}
-	fi
-	rm -rf "$kroot.tmp" && mkdir -p "$kroot.tmp"
-	# Only what the guest needs: the kernel and the vfio modules.
-	dpkg-deb --fsys-tarfile "$dl"/*.deb |
-		tar -x -C "$kroot.tmp" --wildcards './boot/vmlinuz-*' \
-			'*/kernel/drivers/vfio/*' '*/kernel/virt/lib/irqbypass.ko*'
-	rm -rf "$dl" "$kroot"
-	mv "$kroot.tmp" "$kroot"
-	touch "$kroot/.done"
-	# Kernels Debian has moved past are not needed any more.
-	for old in "$kdir"/linux-image-*; do
-		[ "$old" = "$kroot" ] || rm -rf "$old"
-	done
-fi
-vmlinuz=$(ls "$kroot"/boot/vmlinuz-* | head -n1)
+fetch_kernel
+pkg=$kpkg
 
 # ---- the initramfs ------------------------------------------------------
 
@@ -132,24 +55,13 @@ cleanup() {
 }
 trap cleanup EXIT
 root=$work/root
-mkdir -p "$root"/{bin,lib/modules,proc,sys,dev,tmp}
-cp /bin/busybox "$root/bin/busybox"
-for m in irqbypass vfio_virqfd vfio vfio_iommu_type1 vfio-pci-core vfio-pci; do
-	f=$(find "$kroot/lib/modules" -name "$m.ko*" | head -n1)
-	case "$f" in
-	"") [ "$m" = vfio_virqfd ] && continue   # folded into vfio after 6.1
-	    echo "vm: FAILED: module $m not in $pkg" >&2; exit 1 ;;
-	*.ko.xz) xz -dc "$f" > "$root/lib/modules/$m.ko" ;;
-	*.ko.zst) zstd -qdc "$f" > "$root/lib/modules/$m.ko" ;;
-	*) cp "$f" "$root/lib/modules/$m.ko" ;;
-	esac
-done
+initramfs_base "$root"
 cp "$UVFIO_VM_EDU" "$root/bin/uvfio-vm-edu"
 cp "$UVFIO_VM_KERNEL" "$root/bin/uvfio-vm-kernel"
 cp "$UVFIO_VM_LSVFIO" "$root/bin/lsvfio"
 cp "$UVFIO_VM_CFGDIFF" "$root/bin/uvfio-vm-cfgdiff"
 install -m 755 "$here/init.sh" "$root/init"
-(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) > "$work/initrd.gz"
+initramfs_pack "$root" "$work/initrd.gz"
 
 # ---- the host side: the same edu test over vfio-user -------------------
 
@@ -215,6 +127,8 @@ else
 fi
 [ "$host_rc" = 0 ] || bad "uvfio-vm-edu failed on the host"
 [ "$(section_rc edu)" = 0 ] || bad "uvfio-vm-edu failed in the guest"
+# tests/qemu compares its guest's log with this one (the kernel's own edu).
+[ "$(section_rc edu)" = 0 ] && cp "$work/guest-edu.log" "$cache/vm-guest-edu-$(edu_log_key).log"
 [ -s "$work/host-edu.log" ] || bad "empty edu log"
 
 echo "=== config-space differential: uvfio's edu (host) vs QEMU's edu through vfio-pci (guest)"
