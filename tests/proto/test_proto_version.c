@@ -92,6 +92,19 @@ static void test_malformed_json(void **state)
 	refused_json("{\"capabilities\":{\"twin_socket\":1}}", EINVAL);
 }
 
+/*
+ * The VF token extension on a device without SR-IOV: a token that is
+ * not a UUID is malformed, and a good one is refused as vfio-pci refuses
+ * "ADDR vf_token=..." for a device that is neither PF nor VF.
+ */
+static void test_vf_token_without_sriov(void **state)
+{
+	refused_json("{\"capabilities\":{\"vf_token\":\"x\"}}", EINVAL);
+	refused_json("{\"capabilities\":{\"vf_token\":[]}}", EINVAL);
+	refused_json("{\"capabilities\":{\"vf_token\":"
+		     "\"5b0fd3a6-3c1e-4f0b-9d2a-7e6c1b8a4f10\"}}", EINVAL);
+}
+
 static void test_max_data_xfer_size_zero(void **state)
 {
 	refused_json("{\"capabilities\":{\"max_data_xfer_size\":0}}", EINVAL);
@@ -388,6 +401,7 @@ int main(void)
 		T(test_wrong_major),
 		T(test_malformed_json),
 		T(test_max_data_xfer_size_zero),
+		T(test_vf_token_without_sriov),
 		T(test_missing_nul_and_short),
 		T(test_fds_on_version),
 		T(test_minor_negotiation),
