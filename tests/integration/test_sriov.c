@@ -364,9 +364,24 @@ static void test_non_sriov_refuses_token(void **state)
 	assert_int_equal(served_stop_checked(&td), 0);
 }
 
+/* The server's fd count once it has caught up with closed clients. */
+static int server_fds_settle(int want)
+{
+	int n = -1;
+	for (int i = 0; i < 200; i++) {
+		n = count_process_fds(g_pf.pid);
+		if (n == want)
+			break;
+		usleep(5000);
+	}
+	return n;
+}
+
 static void test_disable_drops_vf_clients(void **state)
 {
 	(void)state;
+	int idle = count_process_fds(g_pf.pid);
+	assert_true(idle > 0);
 	struct uvfio_device *pf = open_ok(g_pf.path, NULL);
 	assert_int_equal(set_token(pf, T1), 0);
 	enable_vfs(pf, SRIOV_TOTAL_VFS);
@@ -399,6 +414,8 @@ static void test_disable_drops_vf_clients(void **state)
 	pf = open_ok(g_pf.path, NULL);
 	disable_vfs(pf);
 	uvfio_device_close(pf);
+	/* Every VF server's fds went with it. */
+	assert_int_equal(server_fds_settle(idle), idle);
 }
 
 /* A function level reset of the PF clears VF Enable: the VFs go. */
