@@ -197,8 +197,11 @@ if kill -0 "$srv_pid" 2>/dev/null; then
 	kill -TERM "$srv_pid"
 	wait "$srv_pid" || srv_rc=$?
 	srv_pid=
-	[ "$srv_rc" = 0 ] && echo "alive after $(grep -c 'client connected' "$work/serve.log") connections, exit 0 on SIGTERM" ||
+	if [ "$srv_rc" = 0 ]; then
+		echo "alive after $(grep -c 'client connected' "$work/serve.log") connections, exit 0 on SIGTERM"
+	else
 		bad "uvfio-serve exited $srv_rc on SIGTERM"
+	fi
 else
 	srv_pid=
 	bad "uvfio-serve died"

@@ -44,7 +44,7 @@ fi
 
 # deb822 stanzas first, then one-line sources.list entries; the first
 # Debian archive (not -security, not a third party) wins.
-mirror= keyring=
+mirror='' keyring=''
 for f in /etc/apt/sources.list.d/*.sources; do
 	[ -f "$f" ] || continue
 	read -r mirror keyring < <(awk '
@@ -74,12 +74,9 @@ if [ -z "$mirror" ] && [ -f /etc/apt/sources.list ]; then
 		}' /etc/apt/sources.list) || true
 fi
 [ -n "$mirror" ] || fail "no Debian mirror in /etc/apt/sources.list.d/*.sources or /etc/apt/sources.list"
-if [ -z "$keyring" ]; then
-	for k in /usr/share/keyrings/debian-archive-keyring.gpg; do
-		[ -f "$k" ] && keyring=$k
-	done
-fi
-[ -n "$keyring" ] && [ -f "$keyring" ] || fail "no archive keyring for $mirror"
+# A source without Signed-By is checked against the archive keyring.
+keyring=${keyring:-/usr/share/keyrings/debian-archive-keyring.gpg}
+[ -f "$keyring" ] || fail "no archive keyring ($keyring) for $mirror"
 
 # ---- a throwaway apt -----------------------------------------------------
 

@@ -1,6 +1,8 @@
+# shellcheck shell=bash disable=SC2034,SC2154
 # Shell pieces shared by the guest testbeds (tests/vm/run.sh and
 # tests/qemu/run.sh); sourced, not run.  The caller sets `me` (the log
-# prefix) and `cache` (the download cache) first.
+# prefix), `cache` (the download cache) and `here` (its own directory)
+# first.
 
 log() { echo "$me: $*"; }
 

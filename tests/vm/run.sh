@@ -43,7 +43,6 @@ need_host_qemu=1 guest_tools "$UVFIO_VM_EDU" "$UVFIO_VM_KERNEL" "$UVFIO_VM_LSVFI
 # ---- the kernel: Debian's, downloaded once, never installed ------------
 
 fetch_kernel
-pkg=$kpkg
 
 # ---- the initramfs ------------------------------------------------------
 
