@@ -32,6 +32,7 @@ if [ -w $NV ]; then
 		dd of=$NV bs=1 seek=$NV_OFF count=1 conv=notrunc 2>/dev/null
 else
 	say "FAIL no CMOS NVRAM at $NV: cannot count boots"
+	boot=2   # run once and power off rather than reboot forever
 fi
 say "BOOT $boot"
 if [ $boot -gt 2 ]; then

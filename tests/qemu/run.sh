@@ -124,7 +124,9 @@ boot_guest() {   # name, extra QEMU arguments...
 		-e 'error reply on async request:\{0,1\} command 3 error No such file or directory$' \
 		"$work/$name-qemu.err" > "$work/$name-qemu.other" || true
 	if [ -s "$work/$name-qemu.other" ]; then
-		echo "--- QEMU's stderr:"
+		# A request left unanswered, a refused region, a lost interrupt:
+		# QEMU's vfio-user client says so here.
+		bad "$name: QEMU reported errors:"
 		cat "$work/$name-qemu.other"
 	fi
 	[ "$rc" = 0 ] || bad "$name: QEMU exited $rc"
