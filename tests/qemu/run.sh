@@ -118,8 +118,8 @@ boot_guest() {   # name, extra QEMU arguments...
 		</dev/null > "$work/$name-console.raw" 2> "$work/$name-qemu.err" || rc=$?
 	tr -d '\r' < "$work/$name-console.raw" > "$work/$name-console.log"
 	log "$name: QEMU exited $rc after $(elapsed "$tb")s"
-	# QEMU reports every DMA_UNMAP the server refused (see below); the
-	# rest of its stderr is shown.
+	# QEMU reports every DMA_UNMAP the server refused (see below);
+	# anything else it says fails the test.
 	grep -v -e 'vfio_container_dma_unmap(.*) = -2 (No such file or directory)$' \
 		-e 'error reply on async request:\{0,1\} command 3 error No such file or directory$' \
 		"$work/$name-qemu.err" > "$work/$name-qemu.other" || true
