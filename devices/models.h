@@ -39,6 +39,9 @@ extern const struct uvfio_model uvfio_model_sriov;
 #define TESTDEV_REG_LOW_POWER 0x30 /* RO: 1 after DEVICE_FEATURE
 				      LOW_POWER_ENTRY, 0 after _EXIT */
 #define TESTDEV_BAR0_SIZE   4096u
+#define TESTDEV_MSIX_VECTORS 8u
+#define TESTDEV_MSIX_TABLE  0x800u         /* in BAR0, above the registers */
+#define TESTDEV_MSIX_PBA    0xc00u         /* in BAR0 */
 #define TESTDEV_BAR2_SIZE   (128u << 20)   /* 64-bit prefetchable memory */
 #define TESTDEV_BAR4_SIZE   (64u << 10)    /* memory, sparse mmap */
 #define TESTDEV_BAR5_SIZE   256u           /* IO, callbacks */

@@ -12,6 +12,8 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include <uvfio/pci.h>
+
 #include "devices/models.h"
 
 struct testdev {
@@ -276,7 +278,9 @@ static struct uvfio_dev *testdev_create(void **state)
 				 TESTDEV_REGION9_TYPE, TESTDEV_REGION9_SUBTYPE,
 				 &r9_ops, t) < 0 ||
 	    uvfio_dev_add_msi(d, 4, UVFIO_MSI_64BIT | UVFIO_MSI_MASKABLE) < 0 ||
-	    uvfio_dev_set_irq_count(d, VFIO_PCI_MSIX_IRQ_INDEX, 8) < 0 ||
+	    /* MSI-X: its table and PBA in BAR0's upper half. */
+	    uvfio_pci_add_msix(uvfio_dev_pci(d), 0, TESTDEV_MSIX_VECTORS, 0,
+			       TESTDEV_MSIX_TABLE, 0, TESTDEV_MSIX_PBA) < 0 ||
 	    uvfio_dev_set_irq_count(d, VFIO_PCI_ERR_IRQ_INDEX, 1) < 0 ||
 	    uvfio_dev_set_reset(d, testdev_reset, t) < 0 ||
 	    uvfio_dev_set_low_power(d, testdev_low_power, t) < 0)

@@ -211,7 +211,16 @@ static void test_config_header(void **state)
 	uint32_t cap = cfg_rd(&pc, PCI_CAPABILITY_LIST, 1);
 	assert_int_equal(cap, 0x40);
 	assert_int_equal(cfg_rd(&pc, cap, 1), PCI_CAP_ID_MSI);
-	assert_int_equal(cfg_rd(&pc, cap + 1, 1), 0);
+	/* Then MSI-X: 8 vectors, table and PBA in BAR0, and the end. */
+	uint32_t msix = cfg_rd(&pc, cap + 1, 1);
+	assert_true(msix > cap);
+	assert_int_equal(cfg_rd(&pc, msix, 1), PCI_CAP_ID_MSIX);
+	assert_int_equal(cfg_rd(&pc, msix + 1, 1), 0);
+	assert_int_equal(cfg_rd(&pc, msix + PCI_MSIX_FLAGS, 2) & PCI_MSIX_FLAGS_QSIZE,
+			 TESTDEV_MSIX_VECTORS - 1);
+	assert_int_equal(cfg_rd(&pc, msix + PCI_MSIX_TABLE, 4),
+			 TESTDEV_MSIX_TABLE | 0);
+	assert_int_equal(cfg_rd(&pc, msix + PCI_MSIX_PBA, 4), TESTDEV_MSIX_PBA | 0);
 	uint32_t flags = cfg_rd(&pc, cap + PCI_MSI_FLAGS, 2);
 	assert_int_equal(flags & PCI_MSI_FLAGS_QMASK, 2 << 1);
 	assert_true(flags & PCI_MSI_FLAGS_64BIT);
