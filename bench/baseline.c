@@ -68,6 +68,30 @@ static int peer_eventfd(void *arg)
 	}
 }
 
+/*
+ * One-way eventfd writes: the peer blocks in read() as a device's loop
+ * waits for its doorbell, and acks a batch when the value it read holds
+ * the batch's last write (EFD_BATCH_END, larger than any batch of ones).
+ */
+#define EFD_BATCH_END (1ull << 16)
+
+static int peer_efd_stream(void *arg)
+{
+	struct peer *p = arg;
+	uint64_t v, one = 1;
+
+	peer_start(p);
+	for (;;) {
+		if (read(p->fd, &v, sizeof(v)) != sizeof(v))
+			return -EIO;
+		if (v >= EVENTFD_STOP)
+			return 0;
+		if (v >= EFD_BATCH_END &&
+		    write(p->fd2, &one, sizeof(one)) != sizeof(one))
+			return -EIO;
+	}
+}
+
 static int peer_xfer(void *arg)
 {
 	struct peer *p = arg;
@@ -156,6 +180,25 @@ static int run_eventfd(void *ctx, double *ns, size_t n)
 		    read(p->fd2, &v, sizeof(v)) != sizeof(v))
 			return -EIO;
 		ns[i] = (double)(bench_now_ns() - t0);
+	}
+	return 0;
+}
+
+static int run_efd_stream(void *ctx, double *ns, size_t n)
+{
+	struct peer *p = ctx;   /* fd: we write, fd2: the peer's acks */
+	uint64_t one = 1, end = EFD_BATCH_END, v;
+
+	for (size_t i = 0; i < n; i++) {
+		uint64_t t0 = bench_now_ns();
+		for (unsigned j = 0; j < BENCH_BATCH; j++) {
+			const uint64_t *w = j == BENCH_BATCH - 1 ? &end : &one;
+			if (write(p->fd, w, sizeof(*w)) != sizeof(*w))
+				return -EIO;
+		}
+		if (read(p->fd2, &v, sizeof(v)) != sizeof(v))
+			return -EIO;
+		ns[i] = (double)(bench_now_ns() - t0) / BENCH_BATCH;
 	}
 	return 0;
 }
@@ -257,7 +300,7 @@ static int run_stream(void *ctx, double *ns, size_t n)
 /* ---- the peers, alive for a whole placement -------------------------- */
 
 enum { PEER_PINGPONG, PEER_EVENTFD, PEER_XFER, PEER_STREAM, PEER_COPY,
-       PEER_COUNT };
+       PEER_EFD_STREAM, PEER_COUNT };
 
 struct baselines {
 	pid_t pid[PEER_COUNT];
@@ -285,14 +328,14 @@ static pid_t socket_peer(int cpu, int (*fn)(void *), struct peer *self)
 	return pid;
 }
 
-static pid_t eventfd_peer(int cpu, struct peer *self)
+static pid_t eventfd_peer(int cpu, int (*fn)(void *), struct peer *self)
 {
 	self->fd = eventfd(0, EFD_CLOEXEC);    /* we write, it reads */
 	self->fd2 = eventfd(0, EFD_CLOEXEC);   /* it writes, we read */
 	if (self->fd < 0 || self->fd2 < 0)
 		return -errno;
 	struct peer child = { .fd = self->fd, .fd2 = self->fd2 };
-	return bench_fork(cpu, peer_eventfd, &child);
+	return bench_fork(cpu, fn, &child);
 }
 
 static uint8_t *alloc_mib(uint8_t fill)
@@ -309,7 +352,7 @@ void baselines_stop(struct baselines *b)
 		return;
 	for (unsigned i = 0; i < PEER_COUNT; i++) {
 		struct peer *p = &b->self[i];
-		if (i == PEER_EVENTFD && b->pid[i] > 0) {
+		if ((i == PEER_EVENTFD || i == PEER_EFD_STREAM) && b->pid[i] > 0) {
 			uint64_t stop = EVENTFD_STOP;
 			if (write(p->fd, &stop, sizeof(stop)) != sizeof(stop))
 				kill(b->pid[i], SIGKILL);
@@ -359,7 +402,10 @@ int baselines_start(struct baselines **out, const struct bench_opts *o,
 	/* Forked before any thread exists: the peers copy only this one. */
 	b->pid[PEER_PINGPONG] = socket_peer(server_cpu, peer_pingpong,
 					    &b->self[PEER_PINGPONG]);
-	b->pid[PEER_EVENTFD] = eventfd_peer(server_cpu, &b->self[PEER_EVENTFD]);
+	b->pid[PEER_EVENTFD] = eventfd_peer(server_cpu, peer_eventfd,
+					    &b->self[PEER_EVENTFD]);
+	b->pid[PEER_EFD_STREAM] = eventfd_peer(server_cpu, peer_efd_stream,
+					       &b->self[PEER_EFD_STREAM]);
 	b->pid[PEER_XFER] = socket_peer(server_cpu, peer_xfer,
 					&b->self[PEER_XFER]);
 	b->pid[PEER_STREAM] = socket_peer(server_cpu, peer_stream,
@@ -395,11 +441,14 @@ int baselines_start(struct baselines **out, const struct bench_opts *o,
 	     &b->self[PEER_STREAM], o->lat_iters / 4 + 1, &base[BASE_STREAM]);
 	item(&items[BASE_PEERCOPY], "raw peer copy", run_copy,
 	     &b->self[PEER_COPY], o->bw_iters, &base[BASE_PEERCOPY]);
+	item(&items[BASE_EFD_STREAM], "raw eventfd stream", run_efd_stream,
+	     &b->self[PEER_EFD_STREAM], o->lat_iters / 4 + 1,
+	     &base[BASE_EFD_STREAM]);
 	/* items[BASE_DOORBELL] is derived, not measured: no fn. */
 
 	static const int peer_of[PEER_COUNT] = { BASE_PINGPONG, BASE_EVENTFD,
 						 BASE_XFER, BASE_STREAM,
-						 BASE_PEERCOPY };
+						 BASE_PEERCOPY, BASE_EFD_STREAM };
 	int r = 0;
 	for (unsigned i = 0; i < PEER_COUNT; i++) {
 		if (b->pid[i] >= 0)

@@ -107,6 +107,7 @@ enum {
 	BASE_STREAM,             /* one-way 36-byte messages, one read each */
 	BASE_DOORBELL,           /* derived: ping-pong + one eventfd hop */
 	BASE_PEERCOPY,           /* a peer's 1 MiB memcpy, done on request */
+	BASE_EFD_STREAM,         /* one-way eventfd writes a peer reads, 64 a batch */
 	BASE_COUNT
 };
 

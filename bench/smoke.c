@@ -19,7 +19,7 @@
 static const char *const baselines[] = {
 	"raw_pingpong_32", "raw_eventfd_pingpong", "memcpy_1m",
 	"raw_xfer_1m", "raw_stream_36", "raw_pingpong_plus_eventfd_hop",
-	"raw_peer_copy_1m",
+	"raw_peer_copy_1m", "raw_eventfd_stream",
 };
 
 static const char *const figures[] = {
