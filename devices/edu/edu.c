@@ -92,6 +92,31 @@ static uint64_t clamp(struct edu *e, uint64_t addr)
 	return addr & EDU_DMA_MASK;
 }
 
+/* The transfer ended: RUN clears, the interrupt is raised if asked. */
+static void dma_end(struct edu *e)
+{
+	e->dma_cmd &= ~(uint64_t)EDU_DMA_RUN;
+	if (e->dma_cmd & EDU_DMA_IRQ)
+		raise_irq(e, EDU_IRQ_DMA);
+}
+
+static void dma_complete(void *opaque, int err)
+{
+	struct edu *e = opaque;
+	if (err == -ECANCELED)
+		return;   /* a reset: the model's state goes anyway */
+	if (err < 0)
+		uvfio_log(e->dev, LOG_NOTICE, "edu: DMA %s failed: %s",
+			  e->dma_cmd & EDU_DMA_DIR_TO_RAM ? "to RAM" : "from RAM",
+			  strerror(-err));
+	dma_end(e);
+}
+
+/*
+ * The timer fired: move the data.  Asynchronously, so that a client
+ * slow to answer for fd-less memory stalls only this device, whose RUN
+ * bit stays set meanwhile, as on hardware.
+ */
 static void dma_done(void *opaque)
 {
 	struct edu *e = opaque;
@@ -109,17 +134,19 @@ static void dma_done(void *opaque)
 		uvfio_log(e->dev, LOG_NOTICE, "edu: DMA without bus master enable dropped");
 	} else {
 		uint8_t *b = e->buf + (dev_addr - EDU_DMA_START);
-		int r = to_ram ? uvfio_dev_dma_write(e->dev, clamp(e, e->dma_dst), b, cnt)
-			       : uvfio_dev_dma_read(e->dev, clamp(e, e->dma_src), b, cnt);
-		if (r < 0)
-			uvfio_log(e->dev, LOG_NOTICE, "edu: DMA %s 0x%llx failed: %s",
-				  to_ram ? "to" : "from",
-				  (unsigned long long)(to_ram ? e->dma_dst : e->dma_src),
-				  strerror(-r));
+		int r = to_ram ?
+			uvfio_dev_dma_write_async(e->dev, clamp(e, e->dma_dst),
+						  b, cnt, 0, dma_complete, e) :
+			uvfio_dev_dma_read_async(e->dev, clamp(e, e->dma_src),
+						 b, cnt, 0, dma_complete, e);
+		if (r == 0)
+			return;
+		uvfio_log(e->dev, LOG_NOTICE, "edu: DMA %s 0x%llx failed: %s",
+			  to_ram ? "to" : "from",
+			  (unsigned long long)(to_ram ? e->dma_dst : e->dma_src),
+			  strerror(-r));
 	}
-	e->dma_cmd &= ~(uint64_t)EDU_DMA_RUN;
-	if (e->dma_cmd & EDU_DMA_IRQ)
-		raise_irq(e, EDU_IRQ_DMA);
+	dma_end(e);
 }
 
 static ssize_t edu_read(void *opaque, uint64_t off, void *buf, size_t count)

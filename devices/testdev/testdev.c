@@ -24,6 +24,7 @@ struct testdev {
 	uint32_t dma_len;
 	uint32_t dma_status;
 	uint32_t pending_cmd;
+	bool dma_busy;           /* an asynchronous DMA is in flight */
 	uint32_t resets;
 	uint32_t irq_result;
 	uint32_t low_power;
@@ -48,29 +49,69 @@ static void store_le(void *buf, size_t n, uint64_t v)
 		b[i] = (uint8_t)(v >> (8 * i));
 }
 
+/* Tell the driver: MSI vector 0 if bound, else INTx. */
+static void dma_irq(struct testdev *t)
+{
+	if (uvfio_dev_irq_trigger(t->dev, VFIO_PCI_MSI_IRQ_INDEX, 0) < 0)
+		uvfio_dev_irq_trigger(t->dev, VFIO_PCI_INTX_IRQ_INDEX, 0);
+}
+
+/* An asynchronous DMA ended; a reset's cancel is not reported. */
+static void dma_done(void *opaque, int err)
+{
+	struct testdev *t = opaque;
+	t->dma_busy = false;
+	if (err == -ECANCELED)
+		return;
+	t->dma_status = (uint32_t)-err;
+	if (t->pending_cmd & 0x100)
+		dma_irq(t);
+}
+
+/*
+ * A DMA to shared windows is a copy, done at once.  One that needs the
+ * client's help (fd-less windows) never blocks the loop: DMA_STATUS
+ * reads busy (0xffffffff) until it ends; started by a DMA_CMD write
+ * (not by the timer) it is ordered, so the client's next command sees
+ * it done, as with a synchronous copy.
+ */
 static void run_dma(struct testdev *t, uint32_t cmd)
 {
 	int r;
+	bool write = (cmd & 0xff) == 2;
+	t->pending_cmd = cmd;
 	if (t->dma_len > TESTDEV_DMA_BUF_SIZE) {
-		t->dma_status = E2BIG;
-		return;
-	}
-	if ((cmd & 0xff) == 1)
-		r = uvfio_dev_dma_read(t->dev, t->dma_addr, t->dma_buf, t->dma_len);
-	else if ((cmd & 0xff) == 2)
-		r = uvfio_dev_dma_write(t->dev, t->dma_addr, t->dma_buf, t->dma_len);
-	else
+		r = -E2BIG;
+	} else if ((cmd & 0xff) != 1 && (cmd & 0xff) != 2) {
 		r = -EINVAL;
+	} else if (uvfio_dev_dma_direct(t->dev, t->dma_addr, t->dma_len, write)) {
+		r = write ? uvfio_dev_dma_write(t->dev, t->dma_addr, t->dma_buf,
+						t->dma_len)
+			  : uvfio_dev_dma_read(t->dev, t->dma_addr, t->dma_buf,
+					       t->dma_len);
+	} else {
+		unsigned flags = cmd & 0x100 ? 0 : UVFIO_DMA_ORDERED;
+		t->dma_status = 0xffffffffu;
+		r = write ? uvfio_dev_dma_write_async(t->dev, t->dma_addr,
+						      t->dma_buf, t->dma_len,
+						      flags, dma_done, t)
+			  : uvfio_dev_dma_read_async(t->dev, t->dma_addr,
+						     t->dma_buf, t->dma_len,
+						     flags, dma_done, t);
+		if (r == 0) {
+			t->dma_busy = true;
+			return;
+		}
+	}
 	t->dma_status = (uint32_t)-r;
+	if (cmd & 0x100)
+		dma_irq(t);
 }
 
 static void dma_timer(void *opaque)
 {
 	struct testdev *t = opaque;
 	run_dma(t, t->pending_cmd);
-	/* Tell the driver: MSI vector 0 if bound, else INTx. */
-	if (uvfio_dev_irq_trigger(t->dev, VFIO_PCI_MSI_IRQ_INDEX, 0) < 0)
-		uvfio_dev_irq_trigger(t->dev, VFIO_PCI_INTX_IRQ_INDEX, 0);
 }
 
 /* A register is 4 bytes, except DMA_ADDR (8); sub-register access works. */
@@ -104,6 +145,8 @@ static void reg_write(struct testdev *t, uint64_t reg, uint32_t v)
 		break;
 	case TESTDEV_REG_DMA_LEN: t->dma_len = v; break;
 	case TESTDEV_REG_DMA_CMD:
+		if (t->dma_busy)
+			break;   /* one DMA at a time */
 		if (v & 0x100) {
 			t->pending_cmd = v;
 			t->dma_status = 0xffffffffu;

@@ -246,11 +246,73 @@ UVFIO_EXPORT bool uvfio_dev_irq_enabled(struct uvfio_dev *dev, unsigned index,
  * DMA_READ/DMA_WRITE messages otherwise.  -EFAULT when [iova, iova+len)
  * is not inside mapped windows, -EPERM when a window lacks the needed
  * READ/WRITE permission, -ENOTCONN with no client.
+ *
+ * For a window mapped without an fd these calls block the server's
+ * thread until the client answers (at most the server's
+ * reply_timeout_ms, after which the client is dropped), and with it
+ * every other device served by that thread (an SR-IOV PF and its VFs,
+ * several servers in one loop).  A model that may be served alongside
+ * others should use the asynchronous calls below, or these only where
+ * uvfio_dev_dma_direct() is true.
  */
 UVFIO_EXPORT int uvfio_dev_dma_read(struct uvfio_dev *dev, uint64_t iova,
 				    void *buf, size_t len);
 UVFIO_EXPORT int uvfio_dev_dma_write(struct uvfio_dev *dev, uint64_t iova,
 				     const void *buf, size_t len);
+
+/*
+ * True when all of [iova, iova+len) lies in windows the client shared
+ * (mapped with an fd) with the needed permission (@write: the device
+ * writes guest memory): uvfio_dev_dma_read/write() on it is a copy and
+ * never waits for the client.
+ */
+UVFIO_EXPORT bool uvfio_dev_dma_direct(struct uvfio_dev *dev, uint64_t iova,
+				       size_t len, bool write);
+
+/*
+ * Asynchronous DMA: never blocks the server's thread.
+ *
+ * The call checks the whole range first (-EFAULT, -EPERM, -ENOTCONN as
+ * above; -EINVAL for unknown @flags or a NULL @done; -EAGAIN when
+ * UVFIO_DMA_ASYNC_MAX calls of this device are in flight) and then
+ * returns 0 or that error.  After an error nothing was done and @done
+ * is never called.  After 0, @done(@opaque, err) is called exactly once,
+ * on the server's thread, and never before the call returned:
+ *   - parts in shared windows are copied during the call; when that is
+ *     all, @done runs from the server's loop (a zero-delay timer);
+ *   - parts in fd-less windows become DMA_READ/DMA_WRITE requests (split
+ *     at the client's and the server's max_data_xfer_size), sent without
+ *     waiting; @done runs when the last reply arrives, with 0 or the
+ *     first error (the client's errno, or -EIO for a malformed reply);
+ *   - err is -EFAULT when a window the call uses is unmapped first,
+ *     -ECANCELED on a device reset (DEVICE_RESET, FLR; before the
+ *     model's reset callback), -ENOTCONN when the client disconnects,
+ *     -ETIMEDOUT when the client has not answered within the server's
+ *     reply_timeout_ms (the client is dropped then).  These complete
+ *     @done during the event that causes them, outside any model
+ *     callback.
+ * @buf must stay valid until @done runs; a read fills it only before
+ * @done, never after, and a write's data is taken from it until then.
+ *
+ * Requests go out in order, at most 64 messages awaiting a reply per
+ * client (more wait their turn).  The client's commands are handled
+ * meanwhile, unless @flags has UVFIO_DMA_ORDERED: then the client's
+ * commands that arrive after the call wait until @done has run, as they
+ * do behind a synchronous call (a register read after the write that
+ * started the DMA sees it finished); the thread still serves everything
+ * else.
+ */
+#define UVFIO_DMA_ASYNC_MAX  64u
+#define UVFIO_DMA_ORDERED    (1u << 0)
+typedef void (*uvfio_dma_done_fn)(void *opaque, int err);
+UVFIO_EXPORT int uvfio_dev_dma_read_async(struct uvfio_dev *dev, uint64_t iova,
+					  void *buf, size_t len, unsigned flags,
+					  uvfio_dma_done_fn done, void *opaque);
+UVFIO_EXPORT int uvfio_dev_dma_write_async(struct uvfio_dev *dev,
+					   uint64_t iova, const void *buf,
+					   size_t len, unsigned flags,
+					   uvfio_dma_done_fn done,
+					   void *opaque);
 
 /* Number of DMA windows currently mapped by the client. */
 UVFIO_EXPORT unsigned uvfio_dev_dma_count(struct uvfio_dev *dev);

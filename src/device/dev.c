@@ -640,7 +640,9 @@ int dev_reset(struct uvfio_dev *dev)
 
 int dev_function_reset(struct uvfio_dev *dev)
 {
-	/* Interrupts off as the kernel does; DMA windows stay. */
+	/* DMA the function started ends before it resets; windows stay. */
+	dev_dma_abort(dev, 0, 0, false, -ECANCELED, false);
+	/* Interrupts off as the kernel does. */
 	for (unsigned i = 0; i < DEV_NUM_IRQS; i++) {
 		if (i == VFIO_PCI_ERR_IRQ_INDEX || i == VFIO_PCI_REQ_IRQ_INDEX)
 			continue;
@@ -663,11 +665,13 @@ void dev_attach(struct uvfio_dev *dev, const struct dev_transport *tp)
 {
 	dev->tp = *tp;
 	dev->has_client = true;
+	dev->dma_closed = false;
 	doorbells_attach(dev);
 }
 
 void dev_detach(struct uvfio_dev *dev)
 {
+	dev_dma_abort(dev, 0, 0, false, -ENOTCONN, true);
 	doorbells_detach(dev, dev->has_client);
 	dev_dma_unmap_all(dev);
 	dev_irq_release_all(dev);

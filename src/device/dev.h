@@ -70,11 +70,35 @@ struct dev_transport {
 	/* Fd-less DMA through messages; @len bounded by the caller. */
 	int (*dma_rw)(void *opaque, uint64_t iova, void *buf, size_t len,
 		      bool write);
+	/*
+	 * Asynchronous fd-less DMA for device op slot @op: queue the
+	 * request(s) for [iova, iova+len) and return; each reply is
+	 * reported with dev_dma_part_done(), once per part, @nparts set to
+	 * how many parts were queued.  0 or -errno (nothing queued).
+	 */
+	int (*dma_submit)(void *opaque, unsigned op, uint64_t iova, void *buf,
+			  size_t len, bool write, unsigned *nparts);
+	/* Forget op @op's requests: their replies are dropped unseen. */
+	void (*dma_forget)(void *opaque, unsigned op);
 	/* Something changed that the server's loop must look at (timers). */
 	void (*kick)(void *opaque);
 	/* Watch (@add) or stop watching an eventfd of the client's; when
 	 * it is written the server calls dev_watch_fire(). */
 	int (*watch)(void *opaque, int fd, bool add);
+};
+
+/* An asynchronous DMA call in flight (dma_async.c). */
+struct dev_dma_op {
+	struct uvfio_dev *dev;
+	bool busy;
+	bool ordered;              /* UVFIO_DMA_ORDERED */
+	uint64_t iova;             /* the whole range, for unmap */
+	size_t len;
+	unsigned parts;            /* requests whose reply is awaited */
+	int err;                   /* first error of a part */
+	int timer;                 /* completion deferred by a timer, or 0 */
+	uvfio_dma_done_fn done;
+	void *opaque;
 };
 
 struct dev_feature {
@@ -154,6 +178,10 @@ struct uvfio_dev {
 	struct dev_dma_window *dma;  /* sorted by iova */
 	unsigned dma_count, dma_cap;
 	unsigned dma_max;
+	struct dev_dma_op dma_ops[UVFIO_DMA_ASYNC_MAX];
+	unsigned dma_ops_busy;
+	unsigned dma_ordered;        /* busy ops with UVFIO_DMA_ORDERED */
+	bool dma_closed;             /* the client is going: no new requests */
 
 	struct dev_timer timers[DEV_MAX_TIMERS];
 	unsigned ntimers;
@@ -217,6 +245,28 @@ int dev_dma_unmap(struct uvfio_dev *dev, uint32_t flags, uint64_t iova,
 		  uint64_t size);
 void dev_dma_unmap_all(struct uvfio_dev *dev);
 void dev_set_dma_max(struct uvfio_dev *dev, unsigned max);
+/* The window holding @iova, or NULL. */
+struct dev_dma_window *dev_dma_find(struct uvfio_dev *dev, uint64_t iova);
+/* Copy @n bytes at @off of a window with shared memory. */
+int dev_dma_window_copy(const struct dev_dma_window *w, uint64_t off, void *buf,
+			size_t n, bool write);
+
+/*
+ * dma_async.c.  A reply to one part of op @op arrived (@err 0 or
+ * -errno); the op completes with its last part.  dev_dma_abort()
+ * completes with @err every busy op (with requests outstanding only,
+ * when @wire_only) whose range meets [iova, iova+size) (size 0: all),
+ * after telling the transport to forget their requests.  With @close
+ * no new requests are accepted until the next dev_attach().
+ */
+void dev_dma_part_done(struct uvfio_dev *dev, unsigned op, int err);
+void dev_dma_abort(struct uvfio_dev *dev, uint64_t iova, uint64_t size,
+		   bool wire_only, int err, bool close);
+/* Commands of the client wait: an ordered op is in flight. */
+static inline bool dev_dma_ordered(const struct uvfio_dev *dev)
+{
+	return dev->dma_ordered != 0;
+}
 
 /*
  * VFIO_DEVICE_FEATURE with header flags @flags and argsz @argsz.  @in

@@ -96,6 +96,43 @@ static unsigned lower_bound(const struct uvfio_dev *dev, uint64_t iova)
 	return lo;
 }
 
+struct dev_dma_window *dev_dma_find(struct uvfio_dev *dev, uint64_t iova)
+{
+	unsigned pos = lower_bound(dev, iova);
+	if (pos >= dev->dma_count || dev->dma[pos].iova > iova)
+		return NULL;
+	return &dev->dma[pos];
+}
+
+int dev_dma_window_copy(const struct dev_dma_window *w, uint64_t off, void *buf,
+			size_t n, bool write)
+{
+	if (w->may_shrink)
+		return copy_checked(w, off, buf, n, write);
+	if (write)
+		memcpy((uint8_t *)w->map + off, buf, n);
+	else
+		memcpy(buf, (uint8_t *)w->map + off, n);
+	return 0;
+}
+
+bool uvfio_dev_dma_direct(struct uvfio_dev *dev, uint64_t iova, size_t len,
+			  bool write)
+{
+	uint32_t need = write ? VU_DMA_FLAG_WRITE : VU_DMA_FLAG_READ;
+	if (!dev->has_client || (len && iova + (len - 1) < iova))
+		return false;
+	while (len) {
+		const struct dev_dma_window *w = dev_dma_find(dev, iova);
+		if (!w || !w->map || !(w->prot & need))
+			return false;
+		uint64_t n = MIN((uint64_t)len, w->size - (iova - w->iova));
+		iova += n;
+		len -= (size_t)n;
+	}
+	return true;
+}
+
 static void window_release(struct dev_dma_window *w)
 {
 	if (w->map)
@@ -194,6 +231,8 @@ int dev_dma_unmap(struct uvfio_dev *dev, uint32_t flags, uint64_t iova,
 	memmove(&dev->dma[pos], &dev->dma[pos + 1],
 		(dev->dma_count - pos - 1) * sizeof(*dev->dma));
 	dev->dma_count--;
+	/* Requests into the window are answered by no one we listen to. */
+	dev_dma_abort(dev, iova, size, true, -EFAULT, false);
 	return 0;
 }
 
@@ -207,6 +246,7 @@ void dev_dma_unmap_all(struct uvfio_dev *dev)
 		dev->dma = NULL;
 		dev->dma_cap = 0;
 	}
+	dev_dma_abort(dev, 0, 0, true, -EFAULT, false);
 }
 
 unsigned uvfio_dev_dma_count(struct uvfio_dev *dev)
@@ -235,15 +275,10 @@ static int dma_access(struct uvfio_dev *dev, uint64_t iova, void *buf,
 			return -EPERM;
 		uint64_t off = iova - w->iova;
 		size_t n = (size_t)MIN((uint64_t)len, w->size - off);
-		if (w->map && w->may_shrink) {
-			int r = copy_checked(w, off, p, n, write);
+		if (w->map) {
+			int r = dev_dma_window_copy(w, off, p, n, write);
 			if (r < 0)
 				return r;
-		} else if (w->map) {
-			if (write)
-				memcpy((uint8_t *)w->map + off, p, n);
-			else
-				memcpy(p, (uint8_t *)w->map + off, n);
 		} else {
 			if (!dev->tp.dma_rw)
 				return -ENOTCONN;

@@ -24,9 +24,8 @@ bool conn_out_pending(const struct conn *c)
 	return c->out.iovcnt != 0;
 }
 
-static void out_clear(struct conn *c)
+static void out_clear(struct conn_out *o)
 {
-	struct conn_out *o = &c->out;
 	for (unsigned i = 0; i < o->nfds; i++)
 		close_fd(&o->fds[i]);
 	free(o->fds);
@@ -44,10 +43,13 @@ static void out_clear(struct conn *c)
 
 void conn_out_free(struct conn *c)
 {
-	out_clear(c);
-	free(c->out.copy);
-	c->out.copy = NULL;
-	c->out.copy_cap = 0;
+	struct conn_out *outs[3] = { &c->out, &c->out_next, &c->twin_out };
+	for (unsigned i = 0; i < 3; i++) {
+		out_clear(outs[i]);
+		free(outs[i]->copy);
+		outs[i]->copy = NULL;
+		outs[i]->copy_cap = 0;
+	}
 }
 
 /* One non-blocking sendmsg of @iov (fds with the first byte); bytes sent,
@@ -108,10 +110,41 @@ static void advance(struct iovec *iov, unsigned *first, unsigned *cnt,
 	}
 }
 
+static int send_or_keep(struct conn *c, int sock, struct conn_out *o,
+			const struct vu_hdr *hdr, const struct iovec *iov,
+			unsigned iovcnt, unsigned stable, const int *fds,
+			unsigned nfds, bool hold);
+
+/*
+ * A reply.  Behind an ordered DMA of the device's (UVFIO_DMA_ORDERED),
+ * or behind a request of its still going out, it is held, whole, in
+ * c->out_next, and goes when that is over: the client sees its command
+ * end after the DMA it started, as with a synchronous one.
+ */
 int conn_send(struct conn *c, const struct vu_hdr *hdr, const struct iovec *iov,
 	      unsigned iovcnt, unsigned stable, const int *fds, unsigned nfds)
 {
-	struct conn_out *o = &c->out;
+	if (c->out.iovcnt || dev_dma_ordered(c->srv->dev))
+		return send_or_keep(c, c->sock, &c->out_next, hdr, iov, iovcnt,
+				    0, fds, nfds, true);
+	return send_or_keep(c, c->sock, &c->out, hdr, iov, iovcnt, stable, fds,
+			    nfds, false);
+}
+
+int conn_send_on(struct conn *c, int sock, struct conn_out *o,
+		 const struct vu_hdr *hdr, const struct iovec *iov,
+		 unsigned iovcnt, unsigned stable, const int *fds,
+		 unsigned nfds)
+{
+	return send_or_keep(c, sock, o, hdr, iov, iovcnt, stable, fds, nfds,
+			    false);
+}
+
+static int send_or_keep(struct conn *c, int sock, struct conn_out *o,
+			const struct vu_hdr *hdr, const struct iovec *iov,
+			unsigned iovcnt, unsigned stable, const int *fds,
+			unsigned nfds, bool hold)
+{
 	struct vu_hdr h = *hdr;
 	struct iovec v[CONN_OUT_IOV];
 	unsigned cnt = 0;
@@ -135,7 +168,7 @@ int conn_send(struct conn *c, const struct vu_hdr *hdr, const struct iovec *iov,
 		return -EMSGSIZE;
 	h.msg_size = (uint32_t)total;
 	/* Nothing is read while a reply waits: one at a time. */
-	if (conn_out_pending(c))
+	if (o->iovcnt)
 		return -EBUSY;
 	/* A small message goes out as one buffer by send(): no msghdr. */
 	uint8_t flat[256];
@@ -150,11 +183,14 @@ int conn_send(struct conn *c, const struct vu_hdr *hdr, const struct iovec *iov,
 		stable_bits = 0;
 	}
 
-	ssize_t n = send_some(c->sock, v, cnt, fds, nfds);
-	if (n < 0)
-		return (int)n;
-	if ((size_t)n == total)
-		return 0;
+	ssize_t n = 0;
+	if (!hold) {
+		n = send_some(sock, v, cnt, fds, nfds);
+		if (n < 0)
+			return (int)n;
+		if ((size_t)n == total)
+			return 0;
+	}
 
 	/* Keep the rest: copy what may not stay put, then point at it. */
 	unsigned first = 0;
@@ -186,7 +222,7 @@ int conn_send(struct conn *c, const struct vu_hdr *hdr, const struct iovec *iov,
 		/* Not a byte went: the fds still travel with the first. */
 		o->fds = calloc(nfds, sizeof(int));
 		if (!o->fds) {
-			out_clear(c);
+			out_clear(o);
 			return -ENOMEM;
 		}
 		for (unsigned i = 0; i < nfds; i++) {
@@ -194,7 +230,7 @@ int conn_send(struct conn *c, const struct vu_hdr *hdr, const struct iovec *iov,
 			if (o->fds[i] < 0) {
 				int e = -errno;
 				o->nfds = i;
-				out_clear(c);
+				out_clear(o);
 				return e;
 			}
 		}
@@ -203,14 +239,35 @@ int conn_send(struct conn *c, const struct vu_hdr *hdr, const struct iovec *iov,
 	return 0;
 }
 
+/* The held reply moves up once the socket and the device let it. */
+static void out_release(struct conn *c)
+{
+	if (!c->out.iovcnt && c->out_next.iovcnt &&
+	    !dev_dma_ordered(c->srv->dev)) {
+		struct conn_out t = c->out;
+		c->out = c->out_next;
+		c->out_next = t;
+	}
+}
+
 int conn_flush(struct conn *c)
 {
-	struct conn_out *o = &c->out;
+	for (;;) {
+		out_release(c);
+		int r = conn_flush_on(c->sock, &c->out);
+		if (r != 1 || !c->out_next.iovcnt ||
+		    dev_dma_ordered(c->srv->dev))
+			return r;
+	}
+}
+
+int conn_flush_on(int sock, struct conn_out *o)
+{
 	while (o->iovcnt) {
-		ssize_t n = send_some(c->sock, o->iov + o->first, o->iovcnt,
+		ssize_t n = send_some(sock, o->iov + o->first, o->iovcnt,
 				      o->fds, o->nfds);
 		if (n < 0) {
-			out_clear(c);
+			out_clear(o);
 			return (int)n;
 		}
 		if (n == 0)
@@ -220,8 +277,15 @@ int conn_flush(struct conn *c)
 		o->nfds = 0;
 		advance(o->iov, &o->first, &o->iovcnt, (size_t)n);
 	}
-	out_clear(c);
+	out_clear(o);
 	return 1;
+}
+
+void conn_out_kick(struct conn *c)
+{
+	if (!c->dead && !c->out.iovcnt && c->out_next.iovcnt &&
+	    conn_flush(c) < 0)
+		conn_kill(c, "cannot send a reply");
 }
 
 static int64_t mono_ms(void)
@@ -233,9 +297,14 @@ static int64_t mono_ms(void)
 
 int conn_flush_wait(struct conn *c, int timeout_ms)
 {
+	return conn_flush_wait_on(c->sock, &c->out, timeout_ms);
+}
+
+int conn_flush_wait_on(int sock, struct conn_out *o, int timeout_ms)
+{
 	int64_t deadline = timeout_ms < 0 ? -1 : mono_ms() + timeout_ms;
 	for (;;) {
-		int r = conn_flush(c);
+		int r = conn_flush_on(sock, o);
 		if (r)
 			return r < 0 ? r : 0;
 		int t = -1;
@@ -245,7 +314,7 @@ int conn_flush_wait(struct conn *c, int timeout_ms)
 				return -ETIMEDOUT;
 			t = (int)MIN(left, 1000000);
 		}
-		struct pollfd p = { .fd = c->sock, .events = POLLOUT };
+		struct pollfd p = { .fd = sock, .events = POLLOUT };
 		if (poll(&p, 1, t) < 0 && errno != EINTR)
 			return -errno;
 	}

@@ -25,6 +25,7 @@
 #define TAG_LISTEN 3u
 #define TAG_CONN   4u
 #define TAG_WATCH  5u   /* a client eventfd the device watches; fd in the high half */
+#define TAG_TWIN   7u   /* the twin socket: replies to the device's requests */
 
 #define DISPATCH_BUDGET 256  /* messages per dispatch, for fairness */
 #define DISPATCH_BYTES (4u << 20)  /* and bytes of them */
@@ -253,6 +254,8 @@ static int conn_start(struct uvfio_server *srv, int fd)
 		ep_del(srv, srv->listen_fd);
 	srv->conn = c;
 	struct dev_transport tp = { .opaque = c, .dma_rw = conn_dma_rw,
+				    .dma_submit = conn_dma_submit,
+				    .dma_forget = conn_dma_forget,
 				    .watch = conn_watch };
 	dev_attach(srv->dev, &tp);
 	ulog_printf(&srv->log, LOG_INFO, "%s: client connected", srv->dev->name);
@@ -271,11 +274,19 @@ static void pending_free(struct pending_msg *p)
 static void conn_free(struct conn *c)
 {
 	struct uvfio_server *srv = c->srv;
+	/* The device's requests end first, and no new one is taken (nor a
+	 * synchronous one, from the callbacks). */
+	c->dead = true;
+	conn_dma_free(c);
+	dev_dma_abort(srv->dev, 0, 0, false, c->dma_err ? c->dma_err : -ENOTCONN,
+		      true);
 	if (c->negotiated)
 		dev_client_close(srv->dev);
 	dev_detach(srv->dev);
 	ep_del(srv, c->sock);
 	close_fd(&c->sock);
+	if (c->twin_events)
+		ep_del(srv, c->twin);
 	close_fd(&c->twin);
 	vu_rx_fini(&c->rx);
 	vu_rx_fini(&c->twin_rx);
@@ -360,6 +371,14 @@ static int await_reply(struct conn *c, int sock, struct vu_rx *rx,
 			}
 			continue;
 		}
+		if (type == VU_F_TYPE_REPLY && rx->hdr.msg_id != id &&
+		    conn_dma_reply(c, rx)) {
+			/* An asynchronous request's: the device hears of it
+			 * from the loop, not inside this call. */
+			if (c->dead)
+				return -EIO;
+			continue;
+		}
 		if (type != VU_F_TYPE_REPLY || rx->hdr.msg_id != id ||
 		    rx->hdr.command != cmd) {
 			vu_rx_release(rx);
@@ -387,6 +406,13 @@ static int conn_dma_rw(void *opaque, uint64_t iova, void *buf, size_t len,
 		conn_kill(c, "client does not read its replies");
 		return -EIO;
 	}
+	/* Nor an asynchronous request half sent on the twin socket. */
+	if (sock == c->twin && c->twin_out.iovcnt &&
+	    conn_flush_wait_on(c->twin, &c->twin_out,
+			       server_send_timeout(c->srv)) < 0) {
+		conn_kill(c, "client does not read its DMA requests");
+		return -EIO;
+	}
 	/* Replies go to their own receiver: c->rx may hold the command
 	 * being handled right now. */
 	struct vu_rx *rx = &c->twin_rx;
@@ -395,9 +421,11 @@ static int conn_dma_rw(void *opaque, uint64_t iova, void *buf, size_t len,
 		 * request's reply is not read into the middle of it. */
 		int r = vu_recv(&c->rx, c->sock, &c->lim,
 				server_send_timeout(c->srv));
-		if (r == 0)
+		if (r == 0 && !(c->twin < 0 && conn_dma_reply(c, &c->rx)))
 			r = queue_pending(c, &c->rx);
 		vu_rx_release(&c->rx);
+		if (c->dead)
+			return -EIO;
 		if (r < 0) {
 			conn_kill(c, "client stalled inside a message");
 			return -EIO;
@@ -470,7 +498,9 @@ static void process(struct conn *c, struct vu_rx *rx)
 
 static void process_pending(struct conn *c)
 {
-	while (c->pend_head && !c->dead && !conn_out_pending(c)) {
+	/* Behind an ordered DMA of the device's, commands wait. */
+	while (c->pend_head && !c->dead && !conn_out_pending(c) &&
+	       !dev_dma_ordered(c->srv->dev)) {
 		struct pending_msg *p = c->pend_head;
 		c->pend_head = p->next;
 		if (!c->pend_head)
@@ -484,15 +514,32 @@ static void process_pending(struct conn *c)
 	}
 }
 
-/* Watch for room while a reply waits, else for input: never both. */
+/*
+ * Watch for room while a reply waits, else for input: not both, unless
+ * replies to the device's requests are due on this socket.  The twin
+ * socket is watched for replies, and for room while a request waits.
+ */
 static void conn_set_events(struct conn *c)
 {
-	uint32_t ev = conn_out_pending(c) ? EPOLLOUT : EPOLLIN;
-	if (c->dead || ev == c->events)
+	if (c->dead)
 		return;
-	struct epoll_event e = { .events = ev, .data.u64 = TAG_CONN };
-	if (epoll_ctl(c->srv->epfd, EPOLL_CTL_MOD, c->sock, &e) == 0)
-		c->events = ev;
+	uint32_t ev = conn_out_pending(c) ? EPOLLOUT : EPOLLIN;
+	if (conn_out_pending(c) && conn_dma_main_awaits(c))
+		ev |= EPOLLIN;
+	if (ev != c->events) {
+		struct epoll_event e = { .events = ev, .data.u64 = TAG_CONN };
+		if (epoll_ctl(c->srv->epfd, EPOLL_CTL_MOD, c->sock, &e) == 0)
+			c->events = ev;
+	}
+	if (c->twin < 0)
+		return;
+	ev = EPOLLIN | (c->twin_out.iovcnt ? EPOLLOUT : 0u);
+	if (ev == c->twin_events)
+		return;
+	struct epoll_event e = { .events = ev, .data.u64 = TAG_TWIN };
+	if (epoll_ctl(c->srv->epfd, c->twin_events ? EPOLL_CTL_MOD : EPOLL_CTL_ADD,
+		      c->twin, &e) == 0)
+		c->twin_events = ev;
 }
 
 static void conn_readable(struct uvfio_server *srv)
@@ -503,22 +550,27 @@ static void conn_readable(struct uvfio_server *srv)
 
 	if (conn_out_pending(c)) {
 		int r = conn_flush(c);
-		if (r < 0)
+		if (r < 0) {
 			conn_kill(c, "cannot send a reply");
-		if (r <= 0)
 			goto out;
+		}
 	}
+	conn_dma_step(c);
 	/*
 	 * After a reply, the client is waiting for it and has nothing more
 	 * queued: trying the socket again would only return EAGAIN, on the
 	 * critical path of the next request.  The epoll set is level
 	 * triggered, so anything that is queued is seen on the next round.
-	 * Posted writes (no reply) are read on in a batch.
+	 * Posted writes (no reply) are read on in a batch.  While a reply
+	 * waits for room nothing is read, unless the client owes replies to
+	 * the device's requests here: then its commands are queued.
 	 */
 	for (int budget = DISPATCH_BUDGET; budget > 0 && !c->dead && !answered &&
 	     bytes < DISPATCH_BYTES; budget--) {
 		process_pending(c);
-		if (c->dead || conn_out_pending(c))
+		if (c->dead)
+			break;
+		if (conn_out_pending(c) && !conn_dma_main_awaits(c))
 			break;
 		int r = vu_rx_step(&c->rx, c->sock, &c->lim);
 		if (r == 0)
@@ -537,11 +589,62 @@ static void conn_readable(struct uvfio_server *srv)
 			c->dead = true;
 			break;
 		}
-		answered = !(c->rx.hdr.flags & VU_F_NO_REPLY);
 		bytes += c->rx.hdr.msg_size;
+		if (c->twin < 0 && conn_dma_reply(c, &c->rx)) {
+			conn_dma_step(c);
+			continue;
+		}
+		if ((c->rx.hdr.flags & VU_F_TYPE_MASK) == VU_F_TYPE_COMMAND &&
+		    (conn_out_pending(c) || c->pend_head ||
+		     dev_dma_ordered(srv->dev))) {
+			/* Its turn comes after what it waits behind. */
+			r = queue_pending(c, &c->rx);
+			vu_rx_release(&c->rx);
+			if (r < 0)
+				conn_kill(c, "too many commands queued during DMA");
+			continue;
+		}
+		answered = !(c->rx.hdr.flags & VU_F_NO_REPLY);
 		process(c, &c->rx);
+		conn_dma_step(c);
 	}
 out:
+	if (c->dead)
+		conn_free(c);
+	else
+		conn_set_events(c);
+}
+
+static void twin_readable(struct uvfio_server *srv)
+{
+	struct conn *c = srv->conn;
+	if (c->twin_out.iovcnt && conn_flush_on(c->twin, &c->twin_out) < 0)
+		conn_kill(c, "cannot send a DMA request");
+	const struct vu_limits lim = {
+		.max_msg_size = c->peer.max_data_xfer_size + 4096,
+		.max_fds = 0,
+	};
+	for (int budget = DISPATCH_BUDGET; budget > 0 && !c->dead; budget--) {
+		int r = vu_rx_step(&c->twin_rx, c->twin, &lim);
+		if (r == 0)
+			break;
+		if (r == -ECONNRESET && !c->twin_rx.got) {
+			ulog_printf(&srv->log, LOG_INFO,
+				    "%s: client disconnected (twin socket)",
+				    srv->dev->name);
+			c->dead = true;
+		} else if (r < 0) {
+			conn_kill(c, r == -ECONNRESET ? "twin socket closed inside a message"
+						      : "twin socket failed");
+		}
+		if (r < 0)
+			break;
+		if (!conn_dma_reply(c, &c->twin_rx)) {
+			vu_rx_release(&c->twin_rx);
+			conn_kill(c, "unexpected message on the twin socket");
+		}
+	}
+	conn_dma_step(c);
 	if (c->dead)
 		conn_free(c);
 	else
@@ -563,6 +666,14 @@ static void accept_client(struct uvfio_server *srv)
 static void rearm_timer(struct uvfio_server *srv)
 {
 	int64_t ns = dev_timers_next(srv->dev);
+	/* The reply deadline of the oldest request of the device's. */
+	int64_t d = srv->conn ? conn_dma_deadline(srv->conn) : -1;
+	if (d >= 0) {
+		int64_t left = d - server_now_ms();
+		int64_t dns = left > 0 ? (left + 1) * 1000000 : 0;
+		if (ns < 0 || dns < ns)
+			ns = dns;
+	}
 	struct itimerspec its = { 0 };
 	/* Nearly always no timer, none armed: no syscall per message. */
 	if (ns < 0 && !srv->timer_armed)
@@ -613,15 +724,25 @@ static int dispatch(struct uvfio_server *srv, int timeout_ms)
 			if (srv->conn)
 				conn_readable(srv);
 			break;
+		case TAG_TWIN:
+			if (srv->conn)
+				twin_readable(srv);
+			break;
 		case SERVER_TAG_VF:
 			server_vf_dispatch(srv, (unsigned)(ev[i].data.u64 >> 32));
 			break;
 		}
 	}
 	dev_timers_run(srv->dev);
-	/* Commands that arrived while a timer's DMA awaited its reply. */
-	if (srv->conn && !srv->conn->dead)
+	/* Commands that arrived while a timer's DMA awaited its reply, or
+	 * that waited behind an ordered DMA now done; requests the timers
+	 * made go out; a client that owes a reply too long goes. */
+	if (srv->conn && !srv->conn->dead) {
+		conn_dma_step(srv->conn);
 		process_pending(srv->conn);
+		conn_dma_step(srv->conn);
+		conn_dma_expire(srv->conn);
+	}
 	if (srv->conn && srv->conn->dead)
 		conn_free(srv->conn);
 	else if (srv->conn)

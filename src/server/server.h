@@ -35,6 +35,28 @@ struct conn_out {
 	unsigned nfds;
 };
 
+/*
+ * An asynchronous DMA request of the device's (dma.c), queued until the
+ * socket takes it, then awaiting its reply.  @op is the device's op
+ * slot, -1 once the op is gone: the reply is then read and dropped.
+ */
+struct conn_req {
+	struct conn_req *next;
+	int op;
+	bool write;
+	bool sent;
+	bool answered;               /* reply in, the device not told yet */
+	int err;                     /* of the reply */
+	uint16_t id;
+	uint64_t iova;
+	uint8_t *buf;
+	size_t len;
+	int64_t deadline_ms;         /* CLOCK_MONOTONIC: submitted + timeout */
+};
+
+/* Requests awaiting a reply per client; more wait their turn. */
+#define CONN_MAX_SENT 64u
+
 struct conn {
 	struct uvfio_server *srv;
 	int sock;
@@ -54,7 +76,14 @@ struct conn {
 	bool dead;                   /* drop after the current message */
 	uint64_t nmsgs;
 	struct conn_out out;         /* a reply waiting for room */
+	struct conn_out out_next;    /* a reply held behind it (out.c) */
 	uint32_t events;             /* what epoll watches on sock */
+	struct conn_req *req_head, *req_tail;  /* async DMA, oldest first */
+	unsigned nsent;              /* of them sent, reply awaited */
+	unsigned nanswered;          /* of them answered, not delivered */
+	struct conn_out twin_out;    /* a request waiting for room on twin */
+	uint32_t twin_events;        /* what epoll watches on twin (0: none) */
+	int dma_err;                 /* why the client is dropped, for the ops */
 };
 
 struct uvfio_server {
@@ -98,10 +127,49 @@ int conn_send(struct conn *c, const struct vu_hdr *hdr, const struct iovec *iov,
 bool conn_out_pending(const struct conn *c);
 int conn_flush(struct conn *c);
 int conn_flush_wait(struct conn *c, int timeout_ms);
+/* The same on another socket and its own waiting message. */
+int conn_send_on(struct conn *c, int sock, struct conn_out *o,
+		 const struct vu_hdr *hdr, const struct iovec *iov,
+		 unsigned iovcnt, unsigned stable, const int *fds,
+		 unsigned nfds);
+int conn_flush_on(int sock, struct conn_out *o);
+int conn_flush_wait_on(int sock, struct conn_out *o, int timeout_ms);
 void conn_out_free(struct conn *c);
+/* Send the held reply if nothing holds it any more. */
+void conn_out_kick(struct conn *c);
 /* A reply whose @p2 (device memory) stays put until it is sent. */
 int conn_reply_stable(struct conn *c, const struct vu_hdr *req, const void *p1,
 		      size_t l1, const void *p2, size_t l2);
+
+/*
+ * dma.c: the device's asynchronous DMA requests.  conn_dma_submit() and
+ * conn_dma_forget() are the transport's dma_submit/dma_forget.
+ * conn_dma_pump() sends what is queued, as far as the socket takes it
+ * without waiting (never inside a command's handling: its reply comes
+ * first).  conn_dma_reply(): @rx holds a reply; if it answers one of our
+ * requests it is consumed (checked, data copied, marked answered; or the
+ * client killed for a reply that does not fit) and true returned.
+ * conn_dma_step() tells the device of answered requests, then pumps:
+ * from the loop only.  conn_dma_deadline(): the
+ * earliest reply deadline (ms, CLOCK_MONOTONIC) or -1;
+ * conn_dma_expire() drops a client past it.  conn_dma_free() forgets
+ * everything without telling the device.
+ */
+int conn_dma_submit(void *opaque, unsigned op, uint64_t iova, void *buf,
+		    size_t len, bool write, unsigned *nparts);
+void conn_dma_forget(void *opaque, unsigned op);
+void conn_dma_pump(struct conn *c);
+void conn_dma_step(struct conn *c);
+bool conn_dma_reply(struct conn *c, struct vu_rx *rx);
+int64_t conn_dma_deadline(const struct conn *c);
+void conn_dma_expire(struct conn *c);
+void conn_dma_free(struct conn *c);
+/* Requests sent on the main socket whose replies we read there. */
+static inline bool conn_dma_main_awaits(const struct conn *c)
+{
+	return c->twin < 0 && c->nsent;
+}
+int64_t server_now_ms(void);
 
 /* vfs.c */
 int server_vfs_init(struct uvfio_server *srv);

@@ -1,0 +1,235 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The device's asynchronous DMA to fd-less windows, on the server's
+ * side: requests queue in order, go out as far as the socket (the twin
+ * socket when there is one) takes them without waiting, at most
+ * CONN_MAX_SENT awaiting a reply; a reply read in the normal dispatch
+ * of that socket is checked as the synchronous path checks it, its data
+ * copied, and the request marked answered.  The device hears about it
+ * from conn_dma_step(), called from the loop only: never while a
+ * command is being handled, nor inside a synchronous DMA's wait.  A
+ * client that leaves a request unanswered for reply_timeout_ms is
+ * dropped; nothing waits for it meanwhile.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+
+#include "server/server.h"
+
+int64_t server_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A DMA_READ reply must fit what we accept on the socket it comes on. */
+static size_t chunk_max(const struct conn *c)
+{
+	size_t n = MIN(c->peer.max_data_xfer_size,
+		       c->srv->opts.max_data_xfer_size);
+	return n ? n : 1;
+}
+
+static void req_unlink(struct conn *c, struct conn_req *prev,
+		       struct conn_req *r)
+{
+	if (prev)
+		prev->next = r->next;
+	else
+		c->req_head = r->next;
+	if (c->req_tail == r)
+		c->req_tail = prev;
+}
+
+int conn_dma_submit(void *opaque, unsigned op, uint64_t iova, void *buf,
+		    size_t len, bool write, unsigned *nparts)
+{
+	struct conn *c = opaque;
+	*nparts = 0;
+	if (c->dead || !c->negotiated)
+		return -ENOTCONN;
+	int64_t deadline = server_now_ms() + server_send_timeout(c->srv);
+	uint8_t *p = buf;
+	while (len) {
+		size_t n = MIN(len, chunk_max(c));
+		struct conn_req *r = calloc(1, sizeof(*r));
+		if (!r)
+			return -ENOMEM;
+		*r = (struct conn_req){ .op = (int)op, .write = write,
+					.iova = iova, .buf = p, .len = n,
+					.deadline_ms = deadline };
+		if (c->req_tail)
+			c->req_tail->next = r;
+		else
+			c->req_head = r;
+		c->req_tail = r;
+		(*nparts)++;
+		p += n;
+		iova += n;
+		len -= n;
+	}
+	return 0;
+}
+
+void conn_dma_forget(void *opaque, unsigned op)
+{
+	struct conn *c = opaque;
+	struct conn_req *prev = NULL, *r = c->req_head;
+	while (r) {
+		struct conn_req *next = r->next;
+		if (r->op == (int)op) {
+			if (r->sent && !r->answered) {
+				r->op = -1;     /* its reply is still owed */
+			} else {
+				if (r->answered)
+					c->nanswered--;
+				req_unlink(c, prev, r);
+				free(r);
+				r = next;
+				continue;
+			}
+		}
+		prev = r;
+		r = next;
+	}
+}
+
+void conn_dma_pump(struct conn *c)
+{
+	if (c->dead)
+		return;
+	bool twin = c->twin >= 0;
+	int sock = twin ? c->twin : c->sock;
+	struct conn_out *o = twin ? &c->twin_out : &c->out;
+	for (struct conn_req *r = c->req_head;
+	     r && c->nsent < CONN_MAX_SENT && !o->iovcnt; r = r->next) {
+		if (r->sent)
+			continue;
+		uint16_t cmd = r->write ? VU_CMD_DMA_WRITE : VU_CMD_DMA_READ;
+		struct vu_dma_rw q = { .addr = r->iova, .count = r->len };
+		struct vu_hdr h = { .msg_id = c->next_id++, .command = cmd,
+				    .flags = VU_F_TYPE_COMMAND };
+		struct iovec iov[2] = {
+			{ &q, sizeof(q) },
+			{ r->buf, r->write ? r->len : 0 },
+		};
+		ulog_printf(&c->srv->log, LOG_DEBUG,
+			    "-> %s addr=0x%llx count=%zu (async)",
+			    uvfio_command_name(cmd),
+			    (unsigned long long)r->iova, r->len);
+		/* What the socket does not take is copied: the device's
+		 * buffer is not referenced once the op may end. */
+		int e = conn_send_on(c, sock, o, &h, iov, 2, 0, NULL, 0);
+		if (e < 0) {
+			conn_kill(c, "cannot send a DMA request");
+			return;
+		}
+		r->id = h.msg_id;
+		r->sent = true;
+		c->nsent++;
+	}
+}
+
+/* The checks of the synchronous path (server.c, conn_dma_rw). */
+static int reply_check(const struct conn_req *r, struct vu_rx *rx)
+{
+	if (rx->nfds || rx->fds_overflow)
+		return -EINVAL;
+	if (rx->hdr.flags & VU_F_ERROR) {
+		uint32_t e = rx->hdr.error;
+		return (e && e < 4096) ? -(int)e : -EIO;
+	}
+	uint32_t rlen = vu_rx_len(rx);
+	const struct vu_dma_rw *rep = (const void *)rx->buf;
+	if (r->write)
+		return rlen >= 12 && rep->addr == r->iova &&
+		       (uint32_t)rep->count == r->len ? 0 : -EIO;
+	if (rlen != sizeof(*rep) + r->len || rep->addr != r->iova ||
+	    rep->count != r->len)
+		return -EIO;
+	memcpy(r->buf, rep->data, r->len);
+	return 0;
+}
+
+bool conn_dma_reply(struct conn *c, struct vu_rx *rx)
+{
+	if ((rx->hdr.flags & VU_F_TYPE_MASK) != VU_F_TYPE_REPLY)
+		return false;
+	struct conn_req *r = c->req_head;
+	while (r && !(r->sent && !r->answered && r->id == rx->hdr.msg_id))
+		r = r->next;
+	if (!r) {
+		if (!c->nsent)
+			return false;
+		vu_rx_release(rx);
+		conn_kill(c, "unexpected message instead of a DMA reply");
+		return true;
+	}
+	uint16_t cmd = r->write ? VU_CMD_DMA_WRITE : VU_CMD_DMA_READ;
+	if (rx->hdr.command != cmd) {
+		vu_rx_release(rx);
+		conn_kill(c, "unexpected message instead of a DMA reply");
+		return true;
+	}
+	r->err = r->op >= 0 ? reply_check(r, rx) : 0;
+	r->answered = true;
+	c->nsent--;
+	c->nanswered++;
+	vu_rx_release(rx);
+	return true;
+}
+
+void conn_dma_step(struct conn *c)
+{
+	/* Callbacks may queue or forget requests: rescan after each. */
+	while (c->nanswered && !c->dead) {
+		struct conn_req *prev = NULL, *r = c->req_head;
+		while (r && !r->answered) {
+			prev = r;
+			r = r->next;
+		}
+		if (!r)
+			break;
+		req_unlink(c, prev, r);
+		c->nanswered--;
+		int op = r->op, err = r->err;
+		free(r);
+		if (op >= 0)
+			dev_dma_part_done(c->srv->dev, (unsigned)op, err);
+	}
+	conn_out_kick(c);
+	conn_dma_pump(c);
+}
+
+int64_t conn_dma_deadline(const struct conn *c)
+{
+	for (const struct conn_req *r = c->req_head; r; r = r->next)
+		if (!r->answered)
+			return r->deadline_ms;
+	return -1;
+}
+
+void conn_dma_expire(struct conn *c)
+{
+	int64_t d = conn_dma_deadline(c);
+	if (c->dead || d < 0 || server_now_ms() < d)
+		return;
+	c->dma_err = -ETIMEDOUT;
+	conn_kill(c, "no reply to a DMA request");
+}
+
+void conn_dma_free(struct conn *c)
+{
+	while (c->req_head) {
+		struct conn_req *r = c->req_head;
+		c->req_head = r->next;
+		free(r);
+	}
+	c->req_tail = NULL;
+	c->nsent = 0;
+	c->nanswered = 0;
+}
