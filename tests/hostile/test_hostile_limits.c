@@ -31,9 +31,9 @@
 #include "hostile.h"
 
 #define REPLY_TIMEOUT_MS 1000
-/* B's worst round trip while A is flooded, and while A stalls the loop. */
+/* B's worst round trip while A is flooded, or leaves a DMA unanswered:
+ * nothing of A's may hold the loop anywhere near the reply timeout. */
 #define FLOOD_BOUND_MS 250
-#define STALL_BOUND_MS (REPLY_TIMEOUT_MS + 500)
 
 static char path_b[108];
 static unsigned g_ncases;
@@ -364,43 +364,90 @@ static void test_connection_flood_a(void **state)
 
 /* ---- DMA requests A's client leaves unanswered --------------------- */
 
-static void start_dma(struct pc *pc)
+/*
+ * Map an fd-less window and make device A DMA @len bytes of it (@cmd 1:
+ * it reads, DMA_READ; 2: it writes, DMA_WRITE carrying the data).  With
+ * @read_request the request is read (and never answered), else the
+ * socket is never read at all.
+ */
+static void start_dma_len(struct pc *pc, uint32_t cmd, uint32_t len,
+			  bool read_request)
 {
 	struct vu_dma_map m = { .argsz = 32, .flags = 3, .addr = 0x100000,
-				.size = 0x1000 };
+				.size = 1u << 20 };
 	assert_int_equal(pc_call(pc, VU_CMD_DMA_MAP, &m, sizeof(m), NULL, 0), 0);
 	pc_wr32(pc, 0, TESTDEV_REG_DMA_ADDR, 0x100000);
 	pc_wr32(pc, 0, TESTDEV_REG_DMA_ADDR + 4, 0);
-	pc_wr32(pc, 0, TESTDEV_REG_DMA_LEN, 64);
+	pc_wr32(pc, 0, TESTDEV_REG_DMA_LEN, len);
 	uint8_t w[20];
 	memcpy(w, &(struct vu_region_rw){ .offset = TESTDEV_REG_DMA_CMD, .count = 4 }, 16);
-	memcpy(w + 16, &(uint32_t){ 1 }, 4);
+	memcpy(w + 16, &cmd, 4);
 	pc_send(pc, VU_CMD_REGION_WRITE, 0, w, sizeof(w), NULL, 0);
+	if (!read_request)
+		return;
 	/* The device's request arrives; we do not answer. */
 	assert_int_equal(pc_recv(pc, PC_TIMEOUT_MS), 0);
-	assert_int_equal(pc->rx.hdr.command, VU_CMD_DMA_READ);
+	assert_int_equal(pc->rx.hdr.command,
+			 cmd == 1 ? VU_CMD_DMA_READ : VU_CMD_DMA_WRITE);
 }
 
+static void start_dma(struct pc *pc)
+{
+	start_dma_len(pc, 1, 64, true);
+}
+
+/*
+ * A's client leaves the DMA request of device A unanswered (it reads it,
+ * or never reads its socket at all, while a 1 MiB DMA_WRITE waits to go
+ * out): device B, in the same process and thread, answers every round
+ * trip promptly all along — the device's DMA does not hold the loop —
+ * and A is dropped after the reply timeout, the server back to its fds
+ * and memory.
+ */
 static void test_dma_reply_timeout(void **state)
 {
-	struct prober p;
-	probe_start(&p);
-	struct pc pc;
-	pc_open(&pc);
-	int64_t t0 = now_us();
-	start_dma(&pc);
-	/* After the reply timeout the client is dropped (its command may
-	 * still get an answer first). */
-	int r = pc_recv(&pc, REPLY_TIMEOUT_MS + 3000);
-	if (r == 0)
-		r = pc_recv(&pc, REPLY_TIMEOUT_MS + 3000);
-	assert_int_equal(r, -ECONNRESET);
-	int64_t waited = (now_us() - t0) / 1000;
-	printf("  unanswered DMA request: dropped after %lld ms\n", (long long)waited);
-	assert_true(waited >= REPLY_TIMEOUT_MS - 50);
-	pc_close(&pc);
-	probe_end(&p, STALL_BOUND_MS, "A: DMA request never answered");
-	a_whole("DMA reply timeout");
+	static const struct { uint32_t cmd, len; bool read; const char *what; } m[] = {
+		{ 1, 64, true, "A: DMA request never answered" },
+		{ 2, 1u << 20, false, "A: 1 MiB DMA_WRITE, socket never read" },
+	};
+	long rss0 = h_server_rss_kb();
+	for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++) {
+		struct prober p;
+		probe_start(&p);
+		struct pc pc;
+		pc_open(&pc);
+		int64_t t0 = now_us();
+		long trips0 = atomic_load(&p.trips);
+		start_dma_len(&pc, m[i].cmd, m[i].len, m[i].read);
+		/* Halfway to the timeout, B has made its round trips. */
+		sleep_ms(REPLY_TIMEOUT_MS / 2);
+		long mid = atomic_load(&p.trips) - trips0;
+		long long worst_mid = atomic_load(&p.worst_us);
+		if (!m[i].read) {
+			/* Whatever A's socket holds, then the end. */
+			int r;
+			while ((r = pc_recv(&pc, REPLY_TIMEOUT_MS + 3000)) == 0)
+				;
+			assert_int_equal(r, -ECONNRESET);
+		} else {
+			/* After the reply timeout the client is dropped. */
+			assert_int_equal(pc_recv(&pc, REPLY_TIMEOUT_MS + 3000),
+					 -ECONNRESET);
+		}
+		int64_t waited = (now_us() - t0) / 1000;
+		printf("  %s: dropped after %lld ms; B meanwhile %ld round trips "
+		       "in the first %d ms, worst %lld us\n", m[i].what,
+		       (long long)waited, mid, REPLY_TIMEOUT_MS / 2, worst_mid);
+		assert_true(waited >= REPLY_TIMEOUT_MS - 50);
+		assert_true(mid >= 100);
+		pc_close(&pc);
+		probe_end(&p, FLOOD_BOUND_MS, m[i].what);
+		a_whole("DMA reply timeout");
+	}
+	long rss = h_server_rss_kb();
+	printf("  server memory %ld KiB, before %ld KiB\n", rss, rss0);
+	if (rss > rss0 + H_RSS_SLACK_KB)
+		fail_msg("server memory %ld KiB after, %ld KiB before", rss, rss0);
 }
 
 /* More than 4096 commands queued behind a DMA request: dropped. */
@@ -430,7 +477,7 @@ static void test_pending_limit(void **state)
 	       (long long)ms);
 	assert_true(ms < REPLY_TIMEOUT_MS);   /* by the limit, not the timeout */
 	pc_close(&pc);
-	probe_end(&p, STALL_BOUND_MS, "A: 4097 commands queued behind DMA");
+	probe_end(&p, FLOOD_BOUND_MS, "A: 4097 commands queued behind DMA");
 	a_whole("pending limit");
 }
 
