@@ -72,6 +72,11 @@ int conn_dma_submit(void *opaque, unsigned op, uint64_t iova, void *buf,
 		iova += n;
 		len -= n;
 	}
+	/* Out now, unless a command is being handled: its reply first.
+	 * Called outside the loop, the deadline must still wake it. */
+	if (!c->handling)
+		conn_dma_pump(c);
+	server_kick(c->srv);
 	return 0;
 }
 

@@ -204,6 +204,7 @@ struct uvfio_dev *uvfio_server_dev(struct uvfio_server *srv)
 
 static int conn_dma_rw(void *opaque, uint64_t iova, void *buf, size_t len,
 		       bool write);
+static void conn_kick(void *opaque);
 
 static int conn_watch(void *opaque, int fd, bool add)
 {
@@ -256,7 +257,7 @@ static int conn_start(struct uvfio_server *srv, int fd)
 	struct dev_transport tp = { .opaque = c, .dma_rw = conn_dma_rw,
 				    .dma_submit = conn_dma_submit,
 				    .dma_forget = conn_dma_forget,
-				    .watch = conn_watch };
+				    .kick = conn_kick, .watch = conn_watch };
 	dev_attach(srv->dev, &tp);
 	ulog_printf(&srv->log, LOG_INFO, "%s: client connected", srv->dev->name);
 	return 0;
@@ -491,8 +492,10 @@ static int conn_dma_rw(void *opaque, uint64_t iova, void *buf, size_t len,
 static void process(struct conn *c, struct vu_rx *rx)
 {
 	c->nmsgs++;
+	c->handling = true;
 	handle_message(c, &rx->hdr, rx->buf, vu_rx_len(rx), rx->fds, rx->nfds,
 		       rx->fds_overflow);
+	c->handling = false;
 	vu_rx_release(rx);
 }
 
@@ -507,9 +510,11 @@ static void process_pending(struct conn *c)
 			c->pend_tail = NULL;
 		c->npending--;
 		c->pending_bytes -= p->hdr.msg_size - sizeof(struct vu_hdr);
+		c->handling = true;
 		handle_message(c, &p->hdr, p->payload,
 			       p->hdr.msg_size - (uint32_t)sizeof(struct vu_hdr),
 			       p->fds, p->nfds, p->fds_overflow);
+		c->handling = false;
 		pending_free(p);
 	}
 }
@@ -661,6 +666,20 @@ static void accept_client(struct uvfio_server *srv)
 		return;
 	}
 	conn_start(srv, fd);
+}
+
+static void rearm_timer(struct uvfio_server *srv);
+
+/* The device scheduled a timer, or a reply became due: maybe sooner. */
+static void conn_kick(void *opaque)
+{
+	struct conn *c = opaque;
+	rearm_timer(c->srv);
+}
+
+void server_kick(struct uvfio_server *srv)
+{
+	rearm_timer(srv);
 }
 
 static void rearm_timer(struct uvfio_server *srv)

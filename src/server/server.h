@@ -84,6 +84,7 @@ struct conn {
 	struct conn_out twin_out;    /* a request waiting for room on twin */
 	uint32_t twin_events;        /* what epoll watches on twin (0: none) */
 	int dma_err;                 /* why the client is dropped, for the ops */
+	bool handling;               /* inside a command's handler */
 };
 
 struct uvfio_server {
@@ -178,6 +179,8 @@ void server_vf_dispatch(struct uvfio_server *srv, unsigned index);
 
 /* server.c */
 void conn_kill(struct conn *c, const char *why);
+/* Arm the server's timer for the device's timers and reply deadlines. */
+void server_kick(struct uvfio_server *srv);
 int server_send_timeout(const struct uvfio_server *srv);
 
 #endif

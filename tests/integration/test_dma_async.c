@@ -484,7 +484,7 @@ static void test_bad_replies(void **state)
 		{ 0, 0, -1, -EIO },
 	};
 	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
-		uint8_t *buf = malloc(64);
+		uint8_t *buf = calloc(1, 64);
 		struct done d = { .buf = buf };
 		assert_int_equal(uvfio_dev_dma_read_async(h->dev, NOFD_IOVA, buf,
 							  64, 0, on_done, &d), 0);
@@ -496,7 +496,7 @@ static void test_bad_replies(void **state)
 		assert_int_equal(d.err, c[i].want);
 		get_info_ok(h);
 	}
-	uint8_t *buf = malloc(64);
+	uint8_t *buf = calloc(1, 64);
 	struct done d = { .buf = buf };
 	assert_int_equal(uvfio_dev_dma_write_async(h->dev, NOFD_IOVA, buf, 64, 0,
 						   on_done, &d), 0);
@@ -517,7 +517,7 @@ static void test_disconnect_pending(void **state)
 	struct h *h = *state;
 	struct done d[3] = { { 0 } };
 	for (int i = 0; i < 3; i++) {
-		d[i].buf = malloc(2 * XFER);
+		d[i].buf = calloc(1, 2 * XFER);
 		assert_int_equal(uvfio_dev_dma_read_async(h->dev,
 				NOFD_IOVA + (uint64_t)i * 2 * XFER, d[i].buf,
 				2 * XFER, 0, on_done, &d[i]), 0);
@@ -546,7 +546,7 @@ static void test_disconnect_pending(void **state)
 static void test_reset_pending(void **state)
 {
 	struct h *h = *state;
-	struct done d = { .h = h, .buf = malloc(256) };
+	struct done d = { .h = h, .buf = calloc(1, 256) };
 	struct done m = { .h = h };
 	uint8_t mb[16];
 	assert_int_equal(uvfio_dev_dma_read_async(h->dev, NOFD_IOVA, d.buf, 256,
@@ -574,7 +574,7 @@ static void test_unmap_pending(void **state)
 {
 	struct h *h = *state;
 	fill(h->mem, MAP_SIZE, 4);
-	struct done d = { .buf = malloc(128) };
+	struct done d = { .buf = calloc(1, 128) };
 	struct done m = { 0 };
 	uint8_t mb[16];
 	assert_int_equal(uvfio_dev_dma_write_async(h->dev, NOFD_IOVA + 64, d.buf,
@@ -604,7 +604,7 @@ static void test_unmap_pending(void **state)
 static void test_timeout(void **state)
 {
 	struct h *h = *state;
-	struct done d = { .buf = malloc(64) };
+	struct done d = { .buf = calloc(1, 64) };
 	int64_t t0 = now_ms();
 	assert_int_equal(uvfio_dev_dma_read_async(h->dev, NOFD_IOVA, d.buf, 64,
 						  0, on_done, &d), 0);
