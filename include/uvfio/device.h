@@ -295,12 +295,14 @@ UVFIO_EXPORT bool uvfio_dev_dma_direct(struct uvfio_dev *dev, uint64_t iova,
  * @done, never after, and a write's data is taken from it until then.
  *
  * Requests go out in order, at most 64 messages awaiting a reply per
- * client (more wait their turn).  The client's commands are handled
- * meanwhile, unless @flags has UVFIO_DMA_ORDERED: then the client's
- * commands that arrive after the call wait until @done has run, as they
- * do behind a synchronous call (a register read after the write that
- * started the DMA sees it finished); the thread still serves everything
- * else.
+ * client (more wait their turn); a call made while a command is handled
+ * sends them when its handler has returned.  The client's commands are
+ * handled meanwhile, unless @flags has UVFIO_DMA_ORDERED: then the
+ * reply to the command being handled (if the call is made from its
+ * region callback) and the client's later commands wait until @done has
+ * run, as they do behind a synchronous call — a non-posted register
+ * write that starts the DMA returns when it is done, a read after it
+ * sees it finished — while the thread serves everything else.
  */
 #define UVFIO_DMA_ASYNC_MAX  64u
 #define UVFIO_DMA_ORDERED    (1u << 0)
