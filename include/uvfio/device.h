@@ -287,10 +287,10 @@ UVFIO_EXPORT bool uvfio_dev_dma_direct(struct uvfio_dev *dev, uint64_t iova,
  *   - err is -EFAULT when a window the call uses is unmapped first,
  *     -ECANCELED on a device reset (DEVICE_RESET, FLR; before the
  *     model's reset callback), -ENOTCONN when the client disconnects,
- *     -ETIMEDOUT when the client has not answered within the server's
- *     reply_timeout_ms (the client is dropped then).  These complete
- *     @done during the event that causes them, outside any model
- *     callback.
+ *     -ETIMEDOUT when the client, owing replies, has given none for the
+ *     server's reply_timeout_ms (the client is dropped then).  These
+ *     complete @done during the event that causes them, outside any
+ *     model callback.
  * @buf must stay valid until @done runs; a read fills it only before
  * @done, never after, and a write's data is taken from it until then.
  *

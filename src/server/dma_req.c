@@ -52,7 +52,6 @@ int conn_dma_submit(void *opaque, unsigned op, uint64_t iova, void *buf,
 	*nparts = 0;
 	if (c->dead || !c->negotiated)
 		return -ENOTCONN;
-	int64_t deadline = server_now_ms() + server_send_timeout(c->srv);
 	uint8_t *p = buf;
 	while (len) {
 		size_t n = MIN(len, chunk_max(c));
@@ -60,8 +59,7 @@ int conn_dma_submit(void *opaque, unsigned op, uint64_t iova, void *buf,
 		if (!r)
 			return -ENOMEM;
 		*r = (struct conn_req){ .op = (int)op, .write = write,
-					.iova = iova, .buf = p, .len = n,
-					.deadline_ms = deadline };
+					.iova = iova, .buf = p, .len = n };
 		if (c->req_tail)
 			c->req_tail->next = r;
 		else
@@ -135,7 +133,8 @@ void conn_dma_pump(struct conn *c)
 		}
 		r->id = h.msg_id;
 		r->sent = true;
-		c->nsent++;
+		if (!c->nsent++)
+			c->dma_progress_ms = server_now_ms();
 	}
 }
 
@@ -183,6 +182,7 @@ bool conn_dma_reply(struct conn *c, struct vu_rx *rx)
 	r->err = r->op >= 0 ? reply_check(r, rx) : 0;
 	r->answered = true;
 	c->nsent--;
+	c->dma_progress_ms = server_now_ms();
 	c->nanswered++;
 	vu_rx_release(rx);
 	return true;
@@ -210,12 +210,18 @@ void conn_dma_step(struct conn *c)
 	conn_dma_pump(c);
 }
 
+/*
+ * A client that owes replies must give one within the timeout of the
+ * last (or of the first request it owes, one it does not even read
+ * included): a transfer of any size, pipelined, may take its time while
+ * the client keeps answering.  A request not sent yet waits for earlier
+ * ones, or for the client to read its replies, and is not timed.
+ */
 int64_t conn_dma_deadline(const struct conn *c)
 {
-	for (const struct conn_req *r = c->req_head; r; r = r->next)
-		if (!r->answered)
-			return r->deadline_ms;
-	return -1;
+	if (!c->nsent)
+		return -1;
+	return c->dma_progress_ms + server_send_timeout(c->srv);
 }
 
 void conn_dma_expire(struct conn *c)

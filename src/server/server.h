@@ -51,7 +51,6 @@ struct conn_req {
 	uint64_t iova;
 	uint8_t *buf;
 	size_t len;
-	int64_t deadline_ms;         /* CLOCK_MONOTONIC: submitted + timeout */
 };
 
 /* Requests awaiting a reply per client; more wait their turn. */
@@ -81,6 +80,7 @@ struct conn {
 	struct conn_req *req_head, *req_tail;  /* async DMA, oldest first */
 	unsigned nsent;              /* of them sent, reply awaited */
 	unsigned nanswered;          /* of them answered, not delivered */
+	int64_t dma_progress_ms;     /* last reply, or first request owed */
 	struct conn_out twin_out;    /* a request waiting for room on twin */
 	uint32_t twin_events;        /* what epoll watches on twin (0: none) */
 	int dma_err;                 /* why the client is dropped, for the ops */

@@ -625,6 +625,34 @@ static void test_timeout(void **state)
 	assert_int_equal(crecv(h, h->cs, &h->rx, 200), -ECONNRESET);
 }
 
+/* Pipelined and slow, but answering: no timeout, however long it all
+ * takes; the timeout counts from the last reply. */
+static void test_slow_but_steady(void **state)
+{
+	struct h *h = *state;
+	fill(h->guest, NOFD_SIZE, 17);
+	const unsigned n = 80;
+	uint8_t *buf = calloc(n, XFER);
+	struct done d = { 0 };
+	int64_t t0 = now_ms();
+	assert_int_equal(uvfio_dev_dma_read_async(h->dev, NOFD_IOVA, buf,
+						  (size_t)n * XFER, 0, on_done,
+						  &d), 0);
+	for (unsigned i = 0; i < n; i++) {
+		struct req q;
+		assert_int_equal(get_req(h, &q, 1000), 0);
+		run(h, 15);
+		answer(h, &q, 0, 0, 0);
+	}
+	run(h, 20);
+	assert_true(now_ms() - t0 > 2 * TIMEOUT_MS);
+	assert_int_equal(d.calls, 1);
+	assert_int_equal(d.err, 0);
+	assert_memory_equal(buf, h->guest, (size_t)n * XFER);
+	assert_true(uvfio_server_has_client(h->srv));
+	free(buf);
+}
+
 /* UVFIO_DMA_ORDERED: the client's commands, and the reply to the one
  * that started the DMA, wait for it. */
 static void test_ordered(void **state)
@@ -681,6 +709,7 @@ int main(void)
 		BOTH(test_reset_pending),
 		BOTH(test_unmap_pending),
 		BOTH(test_timeout),
+		BOTH(test_slow_but_steady),
 		BOTH(test_ordered),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
