@@ -274,8 +274,9 @@ UVFIO_EXPORT bool uvfio_dev_dma_direct(struct uvfio_dev *dev, uint64_t iova,
  *
  * The call checks the whole range first (-EFAULT, -EPERM, -ENOTCONN as
  * above; -EINVAL for unknown @flags or a NULL @done; -EAGAIN when
- * UVFIO_DMA_ASYNC_MAX calls of this device are in flight) and then
- * returns 0 or that error.  After an error nothing was done and @done
+ * UVFIO_DMA_ASYNC_MAX calls of this device are in flight, or when a
+ * call on shared windows only finds the device's timers all in use) and
+ * then returns 0 or that error.  After an error nothing was done and @done
  * is never called.  After 0, @done(@opaque, err) is called exactly once,
  * on the server's thread, and never before the call returned:
  *   - parts in shared windows are copied during the call; when that is
