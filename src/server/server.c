@@ -685,7 +685,7 @@ void server_kick(struct uvfio_server *srv)
 static void rearm_timer(struct uvfio_server *srv)
 {
 	int64_t ns = dev_timers_next(srv->dev);
-	/* The reply deadline of the oldest request of the device's. */
+	/* When a client that owes the device replies must give one. */
 	int64_t d = srv->conn ? conn_dma_deadline(srv->conn) : -1;
 	if (d >= 0) {
 		int64_t left = d - server_now_ms();
