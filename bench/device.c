@@ -143,6 +143,7 @@ struct dma_item {
 	double *e2e;                 /* the samples seen from the client */
 	size_t ne2e, e2e_cap;
 	bool client_timed;           /* some sample lacked the device's time */
+	bool by_messages;            /* fd-less window: the write only starts it */
 	struct meas *m;
 };
 
@@ -238,10 +239,13 @@ static int run_write1m(void *ctx, double *ns, size_t n)
 }
 
 /*
- * testdev runs a DMA inside the DMA_CMD write, so a non-posted write
- * returns when the DMA is done.  A sample is the device's own time for
- * it when the probe has it; else the client's, whose register write
- * round trip is taken off afterwards (uvfio-bench.c).
+ * A non-posted DMA_CMD write returns when the DMA is done: testdev copies
+ * a mapped window inside the write, and for an fd-less one starts an
+ * ordered asynchronous DMA whose completion releases the write's reply.
+ * A sample is the device's own time when the probe has it (mapped: the
+ * write callback is the whole DMA); else, and always for messages (the
+ * callback only starts them), the client's, whose register write round
+ * trip is taken off afterwards (uvfio-bench.c).
  */
 static int run_dma(void *ctx, double *ns, size_t n)
 {
@@ -257,7 +261,8 @@ static int run_dma(void *ctx, double *ns, size_t n)
 		double e2e = (double)(bench_now_ns() - t0);
 		if (r < 0)
 			return r;
-		if (c->probe && __atomic_load_n(&c->probe->seq,
+		if (c->probe && !d->by_messages &&
+		    __atomic_load_n(&c->probe->seq,
 						__ATOMIC_ACQUIRE) == seq + 1) {
 			ns[i] = (double)__atomic_load_n(&c->probe->last_ns,
 							__ATOMIC_RELAXED);
@@ -520,7 +525,8 @@ static void dma_items(const struct bench_opts *o, struct bench_dev *d,
 		struct dma_item *di = &d->dma[i];
 
 		*di = (struct dma_item){ .c = c, .w = d->win[t[i].win],
-					 .cmd = t[i].cmd, .m = &fig[t[i].fig] };
+					 .cmd = t[i].cmd, .m = &fig[t[i].fig],
+					 .by_messages = t[i].win == 1 };
 		item(it, t[i].name, run_dma, di, o->bw_iters, &fig[t[i].fig]);
 		it->setup = setup_dma;
 		di->e2e = calloc(cap, sizeof(*di->e2e));
