@@ -78,6 +78,66 @@ int conn_dma_submit(void *opaque, unsigned op, uint64_t iova, void *buf,
 	return 0;
 }
 
+/* The socket DMA replies come on, and its receiver. */
+static struct vu_rx *reply_rx(struct conn *c)
+{
+	return c->twin >= 0 ? &c->twin_rx : &c->rx;
+}
+
+/*
+ * The op of @r is going away: its buffer may be freed.  If its reply is
+ * being received into that buffer, the rest goes to a spill buffer.
+ */
+static void sink_release(struct conn *c, const struct conn_req *r)
+{
+	struct vu_rx *rx = reply_rx(c);
+	if (rx->sink != &c->dsink || c->dsink.msg_id != r->id ||
+	    c->dsink.buf != r->buf)
+		return;
+	if (!rx->sunk) {
+		rx->sink = NULL;        /* its header is not in yet */
+		return;
+	}
+	c->dsink_spill = malloc(c->dsink.len);
+	if (!c->dsink_spill) {
+		conn_kill(c, "out of memory for a DMA reply");
+		rx->sink = NULL;
+		c->dsink = (struct vu_rx_sink){ 0 };
+		return;
+	}
+	c->dsink.buf = c->dsink_spill;
+}
+
+/*
+ * Before a read of the socket DMA replies come on, with no message
+ * begun: the data of a reply to the oldest awaited DMA_READ (the usual
+ * next one) is received straight into the device's buffer, as the
+ * synchronous path does, not copied there out of the receive buffer.
+ * Any other message is received as usual (vu_rx matches id, command,
+ * no error and the exact size before it uses a sink).
+ */
+void conn_dma_arm_sink(struct conn *c, struct vu_rx *rx)
+{
+	if (rx->got)
+		return;                 /* decided when its header came */
+	rx->sink = NULL;
+	free(c->dsink_spill);
+	c->dsink_spill = NULL;
+	for (const struct conn_req *r = c->req_head; r; r = r->next) {
+		if (!r->sent || r->answered)
+			continue;
+		if (r->write || r->op < 0 || r->len < 512)
+			return;
+		c->dsink = (struct vu_rx_sink){
+			.msg_id = r->id, .command = VU_CMD_DMA_READ,
+			.skip = sizeof(struct vu_dma_rw), .buf = r->buf,
+			.len = r->len,
+		};
+		rx->sink = &c->dsink;
+		return;
+	}
+}
+
 void conn_dma_forget(void *opaque, unsigned op)
 {
 	struct conn *c = opaque;
@@ -87,6 +147,7 @@ void conn_dma_forget(void *opaque, unsigned op)
 		if (r->op == (int)op) {
 			if (r->sent && !r->answered) {
 				r->op = -1;     /* its reply is still owed */
+				sink_release(c, r);
 			} else {
 				if (r->answered)
 					c->nanswered--;
@@ -155,7 +216,9 @@ static int reply_check(const struct conn_req *r, struct vu_rx *rx)
 	if (rlen != sizeof(*rep) + r->len || rep->addr != r->iova ||
 	    rep->count != r->len)
 		return -EIO;
-	memcpy(r->buf, rep->data, r->len);
+	/* Received in place, unless it went elsewhere. */
+	if (!rx->sunk)
+		memcpy(r->buf, rep->data, r->len);
 	return 0;
 }
 
@@ -181,6 +244,9 @@ bool conn_dma_reply(struct conn *c, struct vu_rx *rx)
 	}
 	r->err = r->op >= 0 ? reply_check(r, rx) : 0;
 	r->answered = true;
+	/* The buffer is the device's again: nothing more may land in it. */
+	if (rx->sink == &c->dsink && c->dsink.msg_id == r->id)
+		rx->sink = NULL;
 	c->nsent--;
 	c->dma_progress_ms = server_now_ms();
 	c->nanswered++;
@@ -243,4 +309,7 @@ void conn_dma_free(struct conn *c)
 	c->req_tail = NULL;
 	c->nsent = 0;
 	c->nanswered = 0;
+	reply_rx(c)->sink = NULL;
+	free(c->dsink_spill);
+	c->dsink_spill = NULL;
 }

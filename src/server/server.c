@@ -355,6 +355,9 @@ static int await_reply(struct conn *c, int sock, struct vu_rx *rx,
 		.max_fds = sock == c->sock ? c->lim.max_fds : 0,
 	};
 	for (;;) {
+		/* An async DMA's sink holds for its own reply only. */
+		if (!rx->got && rx->sink == &c->dsink)
+			rx->sink = NULL;
 		int r = vu_recv(rx, sock, &lim, server_send_timeout(c->srv));
 		if (r < 0) {
 			conn_kill(c, r == -ETIMEDOUT ? "no reply to a DMA request"
@@ -456,9 +459,13 @@ static int conn_dma_rw(void *opaque, uint64_t iova, void *buf, size_t len,
 		struct vu_rx_sink sink = { .msg_id = h.msg_id, .command = cmd,
 					   .skip = sizeof(req), .buf = p,
 					   .len = n };
-		rx->sink = write || n < 512 ? NULL : &sink;
+		/* A message half read (an async DMA's reply) keeps its own. */
+		bool mine = !rx->got;
+		if (mine)
+			rx->sink = write || n < 512 ? NULL : &sink;
 		r = await_reply(c, sock, rx, h.msg_id, cmd);
-		rx->sink = NULL;
+		if (mine || rx->sink == &sink)
+			rx->sink = NULL;
 		if (r < 0)
 			return r;
 		uint32_t rlen = vu_rx_len(rx);
@@ -577,6 +584,8 @@ static void conn_readable(struct uvfio_server *srv)
 			break;
 		if (conn_out_pending(c) && !conn_dma_main_awaits(c))
 			break;
+		if (c->twin < 0)
+			conn_dma_arm_sink(c, &c->rx);
 		int r = vu_rx_step(&c->rx, c->sock, &c->lim);
 		if (r == 0)
 			break;
@@ -630,6 +639,7 @@ static void twin_readable(struct uvfio_server *srv)
 		.max_fds = 0,
 	};
 	for (int budget = DISPATCH_BUDGET; budget > 0 && !c->dead; budget--) {
+		conn_dma_arm_sink(c, &c->twin_rx);
 		int r = vu_rx_step(&c->twin_rx, c->twin, &lim);
 		if (r == 0)
 			break;

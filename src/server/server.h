@@ -85,6 +85,13 @@ struct conn {
 	uint32_t twin_events;        /* what epoll watches on twin (0: none) */
 	int dma_err;                 /* why the client is dropped, for the ops */
 	bool handling;               /* inside a command's handler */
+	/*
+	 * Where the data of the oldest awaited DMA_READ reply is received:
+	 * straight into the device's buffer (dma_req.c), or into dsink_spill
+	 * when the op went away while its reply was half read.
+	 */
+	struct vu_rx_sink dsink;
+	uint8_t *dsink_spill;
 };
 
 struct uvfio_server {
@@ -163,6 +170,8 @@ void conn_dma_pump(struct conn *c);
 void conn_dma_step(struct conn *c);
 bool conn_dma_reply(struct conn *c, struct vu_rx *rx);
 int64_t conn_dma_deadline(const struct conn *c);
+/* Before reading the socket DMA replies come on: aim @rx's sink. */
+void conn_dma_arm_sink(struct conn *c, struct vu_rx *rx);
 void conn_dma_expire(struct conn *c);
 void conn_dma_free(struct conn *c);
 /* Requests sent on the main socket whose replies we read there. */
