@@ -245,17 +245,6 @@ static int matching_bell(struct vu_client *c, unsigned index, uint64_t offset,
 	return bell;
 }
 
-static bool is_eventfd(int fd)
-{
-	char path[64], target[64];
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	ssize_t n = readlink(path, target, sizeof(target) - 1);
-	if (n < 0)
-		return true;     /* no /proc: let epoll and read decide */
-	target[n] = 0;
-	return strcmp(target, "anon_inode:[eventfd]") == 0;
-}
-
 static struct vu_ioev *find_key(struct vu_ioev_set *s, unsigned index,
 				uint64_t offset, unsigned size, uint64_t data)
 {
@@ -322,7 +311,7 @@ int vuc_ioeventfd(struct uvfio_backend *be, unsigned index, uint64_t offset,
 	/* Outside the lock: these are messages to the device. */
 	if (fcntl(fd, F_GETFD) < 0)
 		return -EBADF;
-	if (!is_eventfd(fd))
+	if (!fd_is_eventfd(fd))
 		return -EINVAL;
 	int mine = fcntl(fd, F_DUPFD_CLOEXEC, 0);
 	if (mine < 0)

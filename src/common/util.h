@@ -12,6 +12,9 @@
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
 #define MAX(a, b) ((a) > (b) ? (a) : (b))
 
+/* @fd is an eventfd (fd.c; true where /proc cannot tell). */
+bool fd_is_eventfd(int fd);
+
 static inline void close_fd(int *fd)
 {
 	if (*fd >= 0) {

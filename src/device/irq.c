@@ -37,18 +37,6 @@ int dev_irq_info(struct uvfio_dev *dev, uint32_t index, uint32_t *flags,
 	return 0;
 }
 
-/* Only eventfds may be bound: a pipe or socket could block the device. */
-static bool is_eventfd(int fd)
-{
-	char path[64], target[64];
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	ssize_t n = readlink(path, target, sizeof(target) - 1);
-	if (n < 0)
-		return errno == ENOENT ? false : true;  /* no /proc: trust */
-	target[n] = 0;
-	return strcmp(target, "anon_inode:[eventfd]") == 0;
-}
-
 static void signal_fd(int fd)
 {
 	uint64_t one = 1;
@@ -190,8 +178,9 @@ static int set_trigger(struct uvfio_dev *dev, uint32_t dtype, uint32_t index,
 			disable_range(dev, irq, start, count);
 			return 0;
 		}
+		/* Only eventfds: a pipe or socket could block the device. */
 		for (unsigned i = 0; i < nfds; i++)
-			if (!is_eventfd(fds[i]))
+			if (!fd_is_eventfd(fds[i]))
 				return -EINVAL;
 		if (other_mode_active(dev, index))
 			return -EINVAL;
@@ -292,7 +281,7 @@ static int set_vec_mask(struct uvfio_dev *dev, uint32_t index,
 static int set_unmask_fd(struct uvfio_dev *dev, struct dev_irq_vec *vec,
 			 int *fds, unsigned nfds)
 {
-	if (nfds && !is_eventfd(fds[0]))
+	if (nfds && !fd_is_eventfd(fds[0]))
 		return -EINVAL;
 	dev_irq_drop_unmask(dev, vec);
 	if (!nfds)
