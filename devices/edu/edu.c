@@ -14,6 +14,8 @@
 #include <string.h>
 #include <syslog.h>
 
+#include <uvfio/pci.h>
+
 #include "devices/edu/edu.h"
 #include "devices/models.h"
 
@@ -287,6 +289,9 @@ struct uvfio_dev *edu_create(void **state, uint64_t dma_delay_ns)
 	    uvfio_dev_add_bar(e->dev, 0, EDU_BAR0_SIZE, UVFIO_BAR_MEM32,
 			      &edu_ops, e) < 0 ||
 	    uvfio_dev_add_msi(e->dev, 1, UVFIO_MSI_64BIT) < 0 ||
+	    /* BAR0 answers only while Memory Space is enabled, as the real
+	     * device behind vfio-pci does. */
+	    uvfio_pci_set_decode_gating(uvfio_dev_pci(e->dev), true) < 0 ||
 	    uvfio_dev_set_reset(e->dev, edu_reset, e) < 0)
 		goto fail;
 	*state = e;

@@ -566,8 +566,11 @@ ssize_t dev_region_access(struct uvfio_dev *dev, uint32_t index, uint64_t off,
 	struct dev_region *r = dev_region(dev, index);
 	if (!r || !r->present)
 		return -EINVAL;
-	if (!count || !range_ok(off, count, r->size))
+	if (!count)
 		return -EINVAL;
+	/* As vfio-pci: config space out of range is EFAULT, a BAR's EINVAL. */
+	if (!range_ok(off, count, r->size))
+		return index == VFIO_PCI_CONFIG_REGION_INDEX ? -EFAULT : -EINVAL;
 	if (write && !(r->flags & VFIO_REGION_INFO_FLAG_WRITE))
 		return -EINVAL;
 	if (!write && !(r->flags & VFIO_REGION_INFO_FLAG_READ))

@@ -391,11 +391,131 @@ void pci_cfg_seal(struct pci_cfg *cfg)
 	cfg->sealed = true;
 }
 
+/*
+ * The device registers the kernel saves before a function reset and
+ * writes back after it (pci_save_state()/pci_restore_state()): the
+ * header's control registers, the PCIe control registers, the AER masks
+ * and severities.  Status and error registers are not among them, nor
+ * interrupt state: uvfio turns interrupts off on reset.
+ */
+struct kept_reg {
+	uint8_t kind;              /* 0 header, 1 PCIe, 2 AER */
+	uint8_t n;
+	uint16_t coff;
+};
+
+static const struct kept_reg kept_regs[] = {
+	{ 0, 2, PCI_COMMAND }, { 0, 1, PCI_CACHE_LINE_SIZE },
+	{ 0, 1, PCI_LATENCY_TIMER },
+	{ 1, 2, PCI_EXP_DEVCTL }, { 1, 2, PCI_EXP_LNKCTL },
+	{ 1, 2, PCI_EXP_SLTCTL }, { 1, 2, PCI_EXP_RTCTL },
+	{ 1, 2, PCI_EXP_DEVCTL2 }, { 1, 2, PCI_EXP_LNKCTL2 },
+	{ 1, 2, PCI_EXP_SLTCTL2 },
+	{ 2, 4, PCI_ERR_UNCOR_MASK }, { 2, 4, PCI_ERR_UNCOR_SEVER },
+	{ 2, 4, PCI_ERR_COR_MASK }, { 2, 4, PCI_ERR_CAP },
+};
+#define NKEPT (sizeof(kept_regs) / sizeof(kept_regs[0]))
+
+/* The capability a kept register lives in, NULL when the device has none
+ * (or it is too short to hold the register). */
+static const struct pci_cap *kept_cap(const struct pci_cfg *cfg,
+				      const struct kept_reg *k)
+{
+	uint32_t off = k->kind == 0 ? 0 : k->kind == 1 ? cfg->pcie_off
+						      : cfg->aer_off;
+	if (k->kind && !off)
+		return NULL;
+	uint8_t slot = cfg->map[off];
+	if (slot >= cfg->ncaps)
+		return NULL;
+	const struct pci_cap *c = &cfg->caps[slot];
+	if (c->off != off || c->hidden || k->coff + k->n > c->len)
+		return NULL;
+	return c;
+}
+
+/* Bits of a kept register the client can change in the device. */
+static uint32_t kept_mask(const struct pci_cap *c, const struct kept_reg *k)
+{
+	uint32_t m = get_n(c->write + k->coff, k->n) &
+		     ~get_n(c->virt + k->coff, k->n);
+	if (k->kind == 1 && k->coff == PCI_EXP_DEVCTL)
+		m &= ~(uint32_t)PCI_EXP_DEVCTL_BCR_FLR;
+	return m;
+}
+
+/*
+ * A function reset as vfio-pci performs one: the device returns to its
+ * power-on state, the kernel writes back the control registers it saved,
+ * and its virtual config space is left as it was.  So what the client
+ * programmed stays (BARs, ROM, COMMAND, interrupt line, cache line and
+ * latency, PCIe device control, MSI address and data, AER masks), while
+ * status and error bits, the power state (D0), VPD and Advanced Features
+ * control, the MSI-X table and pending bits, and SR-IOV control (the VFs
+ * go) return to power-on values, and so does anything the device keeps
+ * itself.
+ */
 void pci_cfg_reset(struct pci_cfg *cfg)
 {
+	uint32_t saved[NKEPT];
+	for (unsigned i = 0; i < NKEPT; i++) {
+		const struct pci_cap *c = kept_cap(cfg, &kept_regs[i]);
+		saved[i] = 0;
+		if (c)
+			pci_bk_read(cfg, c->off + kept_regs[i].coff,
+				    kept_regs[i].n, &saved[i]);
+	}
+	uint8_t *vkeep = malloc(cfg->size);
+	if (vkeep)
+		memcpy(vkeep, cfg->vconfig, cfg->size);
+
 	if (cfg->bk.reset)
 		cfg->bk.reset(cfg->bk.opaque);
 	memcpy(cfg->vconfig, cfg->vinit, PCI_CFG_EXP_SIZE);
+
+	/* The virtual copy: what the client could write stays. */
+	for (uint32_t pos = 0; vkeep && pos < cfg->size; pos++) {
+		uint8_t slot = cfg->map[pos], m = 0;
+		/* A model's virtual range is device state: power-on. */
+		if (slot < cfg->ncaps) {
+			const struct pci_cap *c = &cfg->caps[slot];
+			if (!c->hidden && !c->placeholder)
+				m = c->virt[pos - c->off] & c->write[pos - c->off];
+		}
+		/* The decode enables the client wrote are remembered here too. */
+		if (pos == PCI_COMMAND)
+			m |= PCI_COMMAND_MEMORY | PCI_COMMAND_IO;
+		cfg->vconfig[pos] = (uint8_t)((vkeep[pos] & m) |
+					      (cfg->vinit[pos] & ~m));
+	}
+	free(vkeep);
+	/* Registers whose reset value is the point of a reset. */
+	if (cfg->msi_off)
+		memcpy(cfg->vconfig + cfg->msi_off + PCI_MSI_FLAGS,
+		       cfg->vinit + cfg->msi_off + PCI_MSI_FLAGS, 2);
+	if (cfg->vpd_off)
+		memcpy(cfg->vconfig + cfg->vpd_off + PCI_VPD_ADDR,
+		       cfg->vinit + cfg->vpd_off + PCI_VPD_ADDR, 6);
+	if (cfg->af_off)
+		cfg->vconfig[cfg->af_off + PCI_AF_CTRL] =
+			cfg->vinit[cfg->af_off + PCI_AF_CTRL];
+	if (cfg->pm_off)
+		memcpy(cfg->vconfig + cfg->pm_off + PCI_PM_CTRL,
+		       cfg->vinit + cfg->pm_off + PCI_PM_CTRL, 4);
+
+	/* The device: the kernel writes back what it saved. */
+	for (unsigned i = 0; i < NKEPT; i++) {
+		const struct kept_reg *k = &kept_regs[i];
+		const struct pci_cap *c = kept_cap(cfg, k);
+		if (!c)
+			continue;
+		uint32_t m = kept_mask(c, k), now;
+		if (!m || pci_bk_read(cfg, c->off + k->coff, k->n, &now) < 0)
+			continue;
+		bk_write_masked(cfg, c->off + k->coff, k->n,
+				(now & ~m) | (saved[i] & m), m);
+	}
+
 	if (cfg->vpd.data)
 		memcpy(cfg->vpd.data, cfg->vpd.init, cfg->vpd.len);
 	pci_msix_reset(cfg);

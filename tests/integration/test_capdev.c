@@ -377,10 +377,11 @@ static void flr_via(struct uvfio_device *d, unsigned cap_id)
 		cfg_wr(d, pos + PCI_AF_CTRL, PCI_AF_CTRL_FLR, 1);
 		assert_int_equal(cfg_rd(d, pos + PCI_AF_CTRL, 1), 0);
 	}
-	/* Config space is back to power-on, interrupts are off. */
-	assert_int_equal(cfg_rd(d, PCI_COMMAND, 2), 0);
-	assert_int_equal(cfg_rd(d, PCI_BASE_ADDRESS_0, 4), 0);
-	mem_on(d, true);
+	/* Config space keeps what vfio-pci keeps around a reset (COMMAND,
+	 * BARs); the device's registers are reset, interrupts are off. */
+	assert_int_equal(cfg_rd(d, PCI_COMMAND, 2),
+			 PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+	assert_int_equal(cfg_rd(d, PCI_BASE_ADDRESS_0, 4), 0xfe000000);
 	assert_int_equal(bar0_rd(d, CAPDEV_REG_RESETS), resets + 1);
 	assert_int_equal(bar0_rd(d, CAPDEV_REG_SCRATCH), 0);
 	assert_int_equal(raise_irq(d, VFIO_PCI_MSIX_IRQ_INDEX, 0), ENOENT);

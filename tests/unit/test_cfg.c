@@ -499,7 +499,13 @@ static void test_capability_chain(void **state)
 	assert_int_equal(pci_cfg_add_cap(cfg, PCI_CAP_ID_VNDR, 1), -EINVAL);
 }
 
-static void test_reset_restores_power_on(void **state)
+/*
+ * A reset keeps what vfio-pci keeps (its virtual copy is left alone and
+ * the control registers it saved are written back): BARs, ROM, COMMAND,
+ * interrupt line, MSI address and data.  Interrupts are off, so MSI's
+ * flags, and error status, are back to power-on values.
+ */
+static void test_reset_keeps_what_the_kernel_keeps(void **state)
 {
 	struct pci_cfg *cfg = *state;
 	assert_int_equal(pci_cfg_set_bar(cfg, 0, 4096, UVFIO_BAR_MEM32), 0);
@@ -523,12 +529,26 @@ static void test_reset_restores_power_on(void **state)
 	assert_int_equal(pci_cfg_read(cfg, 0, changed, sizeof(changed)), 0);
 	assert_memory_not_equal(changed, power_on, sizeof(power_on));
 
+	/* The device reports an error in STATUS. */
+	uint8_t st = PCI_STATUS_SIG_SYSTEM_ERROR >> 8;
+	assert_int_equal(pci_cfg_phys_write(cfg, PCI_STATUS + 1, &st, 1), 0);
+	assert_true(rd16(cfg, PCI_STATUS) & PCI_STATUS_SIG_SYSTEM_ERROR);
+
 	pci_cfg_reset(cfg);
 	uint8_t after[PCI_CFG_SIZE];
 	assert_int_equal(pci_cfg_read(cfg, 0, after, sizeof(after)), 0);
-	assert_memory_equal(after, power_on, sizeof(power_on));
-	assert_int_equal(rd16(cfg, PCI_COMMAND), 0);
+	/* Everything as programmed but MSI's flags and STATUS. */
+	uint8_t want[PCI_CFG_SIZE];
+	memcpy(want, changed, sizeof(want));
+	memcpy(want + 0x40 + PCI_MSI_FLAGS, power_on + 0x40 + PCI_MSI_FLAGS, 2);
+	memcpy(want + PCI_STATUS, power_on + PCI_STATUS, 2);
+	assert_memory_equal(after, want, sizeof(want));
+	assert_int_equal(rd16(cfg, PCI_COMMAND), 0x0107);
+	assert_int_equal(rd32(cfg, PCI_BASE_ADDRESS_0), 0xfe000000);
+	assert_int_equal(rd(cfg, PCI_INTERRUPT_LINE, 1), 5);
+	assert_int_equal(rd32(cfg, 0x40 + PCI_MSI_ADDRESS_LO), 0xfee00000);
 	assert_false(rd16(cfg, 0x40 + PCI_MSI_FLAGS) & PCI_MSI_FLAGS_ENABLE);
+	assert_false(rd16(cfg, PCI_STATUS) & PCI_STATUS_SIG_SYSTEM_ERROR);
 	/* Sizing still works after a reset. */
 	wr32(cfg, PCI_BASE_ADDRESS_0, 0xffffffff);
 	assert_int_equal(rd32(cfg, PCI_BASE_ADDRESS_0), 0xfffff000);
@@ -555,7 +575,7 @@ int main(void)
 		T(test_msi_capability),
 		T(test_msi_bad_args),
 		T(test_capability_chain),
-		T(test_reset_restores_power_on),
+		T(test_reset_keeps_what_the_kernel_keeps),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

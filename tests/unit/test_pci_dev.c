@@ -407,9 +407,11 @@ static void flr_and_check(struct fx *f, bool via_af)
 		       cfg_rd(f, f->pcie + PCI_EXP_DEVCTL, 2) |
 		       PCI_EXP_DEVCTL_BCR_FLR, 2);
 	assert_int_equal(f->resets, before + 1);
-	assert_int_equal(cfg_rd(f, PCI_COMMAND, 2), 0);
-	assert_false(uvfio_pci_bus_master(f->p));
-	assert_true(uvfio_pci_bar_address(f->p, 0) == 0);
+	/* What vfio-pci restores around a reset stays; interrupts are off. */
+	assert_int_equal(cfg_rd(f, PCI_COMMAND, 2),
+			 PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+	assert_true(uvfio_pci_bus_master(f->p));
+	assert_true(uvfio_pci_bar_address(f->p, 0) == 0xfe000000);
 	assert_false(uvfio_pci_msix_enabled(f->p));
 	assert_false(uvfio_dev_irq_enabled(f->dev, MSIX, 0));
 	assert_int_equal(uvfio_dev_irq_trigger(f->dev, MSIX, 0), -ENOENT);
@@ -421,7 +423,8 @@ static void test_flr(void **state)
 	struct fx *f = *state;
 	flr_and_check(f, false);
 	flr_and_check(f, true);
-	/* Without a reset callback FLR still resets config space. */
+	/* Without a reset callback FLR still resets config space: the
+	 * device's error status clears, COMMAND is written back. */
 	struct uvfio_dev *d = uvfio_dev_new("no-reset-cb");
 	struct uvfio_pci *p = uvfio_dev_pci(d);
 	int pos = uvfio_pci_add_pcie(p, 0, PCI_EXP_TYPE_ENDPOINT, UVFIO_PCIE_FLR);
@@ -429,9 +432,16 @@ static void test_flr(void **state)
 	assert_int_equal(dev_seal(d), 0);
 	uint16_t cmd = PCI_COMMAND_MASTER, flr = PCI_EXP_DEVCTL_BCR_FLR;
 	assert_int_equal(dev_region_access(d, CFG, PCI_COMMAND, &cmd, 2, true), 2);
+	uint8_t serr = PCI_STATUS_SIG_SYSTEM_ERROR >> 8;
+	assert_int_equal(uvfio_pci_phys_write(p, PCI_STATUS + 1, &serr, 1), 0);
+	uint16_t st = 0;
+	assert_int_equal(dev_region_access(d, CFG, PCI_STATUS, &st, 2, false), 2);
+	assert_true(st & PCI_STATUS_SIG_SYSTEM_ERROR);
 	assert_int_equal(dev_region_access(d, CFG, (unsigned)pos + PCI_EXP_DEVCTL,
 					   &flr, 2, true), 2);
-	assert_false(uvfio_pci_bus_master(p));
+	assert_int_equal(dev_region_access(d, CFG, PCI_STATUS, &st, 2, false), 2);
+	assert_false(st & PCI_STATUS_SIG_SYSTEM_ERROR);
+	assert_true(uvfio_pci_bus_master(p));
 	assert_int_equal(dev_reset(d), -ENOTTY);
 	uvfio_dev_free(d);
 }

@@ -93,11 +93,12 @@ static void test_bar_sizing_and_addresses(void **state)
 	assert_true(pci_cfg_bar_addr(cfg, 4) == 0x1fe004000ull);
 	assert_true(pci_cfg_bar_addr(cfg, 6) == 0xfd000000);
 	assert_true(pci_cfg_bar_addr(cfg, 7) == 0);
-	/* Reset: BARs back to their type bits. */
+	/* Reset: the programmed addresses stay, as vfio-pci's do. */
 	pci_cfg_reset(cfg);
-	assert_int_equal(tu_rd(cfg, PCI_BASE_ADDRESS_0, 4), 0);
-	assert_int_equal(tu_rd(cfg, PCI_BASE_ADDRESS_3, 4), 0);
-	assert_true(pci_cfg_bar_addr(cfg, 4) == 0);
+	assert_true(pci_cfg_bar_addr(cfg, 0) == 0xfebf1000);
+	assert_true(pci_cfg_bar_addr(cfg, 2) == 0x200000000ull);
+	assert_true(pci_cfg_bar_addr(cfg, 4) == 0x1fe004000ull);
+	assert_true(pci_cfg_bar_addr(cfg, 6) == 0xfd000000);
 	pci_cfg_free(cfg);
 }
 
@@ -136,8 +137,13 @@ static void test_decode_enables_and_gating(void **state)
 	assert_true(pci_cfg_bar_gated(cfg, 0));
 	tu_wr(cfg, TU_PM + PCI_PM_CTRL, 0, 2);
 	assert_true(pci_cfg_memory_enabled(cfg));
+	/* A reset from D3hot: D0, and the enables the kernel restores. */
+	tu_wr(cfg, TU_PM + PCI_PM_CTRL, 3, 2);
 	pci_cfg_reset(cfg);
-	assert_false(pci_cfg_memory_enabled(cfg));
+	assert_int_equal(cfg->power_state, PCI_PM_D0);
+	assert_int_equal(tu_rd(cfg, TU_PM + PCI_PM_CTRL, 2) & PCI_PM_CTRL_STATE_MASK, 0);
+	assert_true(pci_cfg_memory_enabled(cfg));
+	assert_true(pci_cfg_command(cfg) & PCI_COMMAND_MASTER);
 	pci_cfg_free(cfg);
 }
 

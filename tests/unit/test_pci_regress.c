@@ -69,7 +69,9 @@ static void test_short_writes_do_not_over_read(void **state)
 	/* The last byte of config space, one byte. */
 	assert_int_equal(dev_region_access(d, CFG, 0xfff, one, 1, true), 1);
 	assert_int_equal(dev_region_access(d, CFG, 0xfff, one, 1, false), 1);
-	assert_int_equal(dev_region_access(d, CFG, 0xfff, two, 2, false), -EINVAL);
+	/* Past the end: EFAULT, as vfio-pci answers for config space. */
+	assert_int_equal(dev_region_access(d, CFG, 0xfff, two, 2, false), -EFAULT);
+	assert_int_equal(dev_region_access(d, CFG, 0x1000, one, 1, true), -EFAULT);
 	free(one);
 	free(two);
 	uvfio_dev_free(d);
@@ -269,10 +271,18 @@ static void test_looped_extended_chains(void **state)
 	pci_cfg_free(cfg);
 }
 
+static int count_reset(void *opaque)
+{
+	(*(int *)opaque)++;
+	return 0;
+}
+
 /* FLR in the middle of a multi-piece write: the rest lands after it. */
 static void test_flr_inside_a_long_write(void **state)
 {
+	int resets = 0;
 	struct uvfio_dev *d = uvfio_dev_new("flr-mid");
+	assert_int_equal(uvfio_dev_set_reset(d, count_reset, &resets), 0);
 	struct uvfio_pci *p = uvfio_dev_pci(d);
 	int pos = uvfio_pci_add_pcie(p, 0x40, PCI_EXP_TYPE_ENDPOINT, UVFIO_PCIE_FLR);
 	assert_int_equal(pos, 0x40);
@@ -284,7 +294,10 @@ static void test_flr_inside_a_long_write(void **state)
 	buf[PCI_EXP_DEVCTL + 1] = PCI_EXP_DEVCTL_BCR_FLR >> 8;
 	buf[PCI_EXP_DEVCTL2] = PCI_EXP_DEVCTL2_COMP_TMOUT_DIS;
 	assert_int_equal(dev_region_access(d, CFG, 0x40, buf, 44, true), 44);
-	assert_false(uvfio_pci_bus_master(p));
+	/* The FLR happened (the kernel writes COMMAND back around it)... */
+	assert_int_equal(resets, 1);
+	assert_true(uvfio_pci_bus_master(p));
+	/* ...and the rest of the write landed after it. */
 	uint16_t ctl2;
 	assert_int_equal(dev_region_access(d, CFG, 0x40 + PCI_EXP_DEVCTL2, &ctl2, 2,
 					   false), 2);
