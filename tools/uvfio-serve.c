@@ -4,6 +4,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +24,7 @@ static const struct uvfio_model *const models[] = {
 };
 
 static struct uvfio_server *g_srv;
-static int g_verbose;
+static bool g_verbose;
 
 static void on_signal(int sig)
 {
@@ -57,7 +58,9 @@ static void usage(FILE *f)
 "  --max-msg-fds=N           most fds accepted in one message (default 16)\n"
 "  --max-dma-maps=N          most DMA windows at once (default 65535)\n"
 "  --no-twin-socket          refuse twin-socket mode\n"
-"  -v, --verbose             log every message (twice: more detail)\n"
+"  --no-write-multiple       refuse REGION_WRITE_MULTI (not announced)\n"
+"  -v, --verbose             log every message received and every error\n"
+"                            reply\n"
 "  -l, --list                list the models and exit\n"
 "  -h, --help                show this help and exit\n"
 "\n"
@@ -107,6 +110,7 @@ int main(int argc, char **argv)
 		{ "max-msg-fds", required_argument, NULL, 'm' },
 		{ "max-dma-maps", required_argument, NULL, 'd' },
 		{ "no-twin-socket", no_argument, NULL, 't' },
+		{ "no-write-multiple", no_argument, NULL, 'w' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "list", no_argument, NULL, 'l' },
 		{ "help", no_argument, NULL, 'h' },
@@ -117,6 +121,7 @@ int main(int argc, char **argv)
 	int fd = -1;
 	uint32_t v;
 	int c;
+	opterr = 0;   /* one line of our own instead */
 	while ((c = getopt_long(argc, argv, "vlh", opts, NULL)) != -1) {
 		switch (c) {
 		case 's': path = optarg; break;
@@ -156,18 +161,28 @@ int main(int argc, char **argv)
 			so.max_dma_maps = v;
 			break;
 		case 't': so.no_twin_socket = true; break;
-		case 'v': g_verbose++; break;
+		case 'w': so.no_write_multiple = true; break;
+		case 'v': g_verbose = true; break;
 		case 'l':
 			for (size_t i = 0; i < sizeof(models) / sizeof(models[0]); i++)
 				printf("%s\n", models[i]->name);
 			return 0;
 		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		default: {
+			const char *arg = argv[optind - 1];
+			if (!strncmp(arg, "--", 2))
+				fprintf(stderr, "uvfio-serve: unknown option or missing "
+					"argument: %s (try --help)\n", arg);
+			else
+				fprintf(stderr, "uvfio-serve: unknown option or missing "
+					"argument: -%c (try --help)\n", optopt);
+			return 2;
+		}
 		}
 	}
 	if (optind != argc - 1) {
-		fprintf(stderr, "uvfio-serve: expected exactly one MODEL\n");
-		usage(stderr);
+		fprintf(stderr, "uvfio-serve: expected exactly one MODEL "
+			"(try --help)\n");
 		return 2;
 	}
 	const char *name = argv[optind];
@@ -184,8 +199,23 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	so.log_level = g_verbose ? LOG_DEBUG : LOG_NOTICE;
-	if (g_verbose == 1)
-		so.log_level = LOG_DEBUG;
+
+	/*
+	 * SIGTERM and SIGINT wait, blocked, until the server runs: one that
+	 * arrives while the socket is being set up then stops the server
+	 * right away, which removes the socket, instead of killing the
+	 * process and leaving the socket behind.
+	 */
+	sigset_t stop_sigs, old_mask;
+	sigemptyset(&stop_sigs);
+	sigaddset(&stop_sigs, SIGTERM);
+	sigaddset(&stop_sigs, SIGINT);
+	sigprocmask(SIG_BLOCK, &stop_sigs, &old_mask);
+	struct sigaction sa = { .sa_handler = on_signal };
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
 
 	void *state = NULL;
 	struct uvfio_dev *dev = model->create(&state);
@@ -223,14 +253,11 @@ int main(int argc, char **argv)
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
-	struct sigaction sa = { .sa_handler = on_signal };
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
 	if (fd < 0)
 		fprintf(stderr, "uvfio-serve: %s listening on %s\n", name, path);
 
+	/* A stop signal that came meanwhile is handled here. */
+	sigprocmask(SIG_SETMASK, &old_mask, NULL);
 	r = uvfio_server_run(g_srv);
 	uvfio_server_free(g_srv);   /* removes the socket */
 	g_srv = NULL;
