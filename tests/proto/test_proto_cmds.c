@@ -587,6 +587,64 @@ static void test_write_multi(void **state)
 	pc_close(&pc);
 }
 
+/*
+ * `uvfio-serve --no-write-multiple`: VERSION does not announce
+ * write_multiple (the default server does), REGION_WRITE_MULTI gets
+ * ENOSYS with none of its writes done, and the connection goes on.
+ */
+static bool announces_write_multiple(struct pc *pc)
+{
+	assert_int_equal(pc_version(pc, 0, "{\"capabilities\":{\"max_msg_fds\":16}}"),
+			 0);
+	const struct vu_version *v = (const void *)pc->rx.buf;
+	size_t jlen = vu_rx_len(&pc->rx) - sizeof(*v);
+	assert_true(jlen > 0);
+	assert_int_equal(v->data[jlen - 1], 0);
+	struct uvfio_caps caps;
+	int twin;
+	char err[128];
+	assert_int_equal(vu_caps_from_json(v->data, jlen, &caps, &twin, err,
+					   sizeof(err)), 0);
+	bool key = strstr(v->data, "\"write_multiple\"") != NULL;
+	assert_int_equal(key, caps.write_multiple);
+	return key;
+}
+
+static void test_write_multi_refused_by_option(void **state)
+{
+	struct pc pc;
+	/* The default server announces it. */
+	pc_connect(&pc);
+	assert_true(announces_write_multiple(&pc));
+	pc_close(&pc);
+
+	struct served s;
+	const char *extra[] = { "--no-write-multiple", NULL };
+	assert_int_equal(pc_served_start(&s, extra), 0);
+	pc_connect_to(&pc, s.path);
+	assert_false(announces_write_multiple(&pc));
+	pc_wr32(&pc, 0, TESTDEV_REG_SCRATCH, 0x600d);
+	uint32_t count0 = pc_rd32(&pc, 0, TESTDEV_REG_COUNT);
+	uint8_t buf[8 + 2 * 24];
+	memset(buf, 0, sizeof(buf));
+	struct vu_write_multi *m = (void *)buf;
+	m->wr_cnt = 2;
+	m->wrs[0] = (struct vu_wr_one){ .offset = TESTDEV_REG_SCRATCH, .region = 0,
+					.count = 4, .data = { 0x11, 0x22, 0x33, 0x44 } };
+	m->wrs[1] = (struct vu_wr_one){ .offset = TESTDEV_REG_BUMP, .region = 0,
+					.count = 4, .data = { 3 } };
+	assert_int_equal(pc_call(&pc, VU_CMD_REGION_WRITE_MULTI, buf, sizeof(buf),
+				 NULL, 0), -ENOSYS);
+	/* Nothing was written, and the same connection still works. */
+	assert_int_equal(pc_rd32(&pc, 0, TESTDEV_REG_SCRATCH), 0x600d);
+	assert_int_equal(pc_rd32(&pc, 0, TESTDEV_REG_COUNT), count0);
+	pc_wr32(&pc, 0, TESTDEV_REG_SCRATCH, 0x44332211);
+	assert_int_equal(pc_rd32(&pc, 0, TESTDEV_REG_SCRATCH), 0x44332211);
+	pc_get_info_ok(&pc);
+	pc_close(&pc);
+	assert_int_equal(pc_served_stop(&s), 0);
+}
+
 static int feature(struct pc *pc, uint32_t argsz, uint32_t flags, size_t len)
 {
 	uint8_t buf[64] = { 0 };
@@ -632,6 +690,7 @@ int main(void)
 		T(test_region_io_fds),
 		T(test_device_reset),
 		T(test_write_multi),
+		T(test_write_multi_refused_by_option),
 		T(test_device_feature),
 	};
 	return cmocka_run_group_tests(tests, pc_group_setup, pc_group_teardown);
