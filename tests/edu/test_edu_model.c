@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
@@ -207,28 +208,192 @@ static void test_dma_needs_bus_master_and_range(void **st)
 	assert_int_equal(rd(f, EDU_REG_DMA_CMD, 8) & EDU_DMA_RUN, 0);
 }
 
+/* Every register of BAR0 (ID aside) and the INTx status bit. */
+static void assert_power_on(struct fixture *f)
+{
+	assert_int_equal(rd(f, EDU_REG_ID, 4), EDU_ID);
+	assert_int_equal(rd(f, EDU_REG_LIVENESS, 4), 0);
+	assert_int_equal(rd(f, EDU_REG_FACT, 4), 0);
+	assert_int_equal(rd(f, EDU_REG_STATUS, 4), 0);
+	assert_int_equal(rd(f, EDU_REG_IRQ_STATUS, 4), 0);
+	assert_int_equal(rd(f, EDU_REG_DMA_SRC, 8), 0);
+	assert_int_equal(rd(f, EDU_REG_DMA_DST, 8), 0);
+	assert_int_equal(rd(f, EDU_REG_DMA_CNT, 8), 0);
+	assert_int_equal(rd(f, EDU_REG_DMA_CMD, 8), 0);
+	uint16_t status = 0xffff;
+	assert_int_equal(uvfio_dev_config_read(f->dev, PCI_STATUS, &status, 2), 0);
+	assert_int_equal(status & PCI_STATUS_INTERRUPT, 0);
+}
+
 static void test_reset(void **st)
 {
 	struct fixture *f = *st;
+	set_bus_master(f, true);
+	/* A finished DMA leaves its command (direction, IRQ) in DMA_CMD. */
+	wr(f, EDU_REG_DMA_SRC, EDU_DMA_START, 8);
+	wr(f, EDU_REG_DMA_DST, RAM_IOVA + 0x40000, 8);
+	wr(f, EDU_REG_DMA_CNT, 64, 8);
+	wr(f, EDU_REG_DMA_CMD, EDU_DMA_RUN | EDU_DMA_DIR_TO_RAM | EDU_DMA_IRQ, 8);
+	settle(f);
+	assert_int_equal(rd(f, EDU_REG_DMA_CMD, 8), EDU_DMA_DIR_TO_RAM | EDU_DMA_IRQ);
 	wr(f, EDU_REG_LIVENESS, 1, 4);
 	wr(f, EDU_REG_STATUS, EDU_STATUS_IRQFACT, 4);
 	wr(f, EDU_REG_IRQ_RAISE, 7, 4);
 	wr(f, EDU_REG_DMA_SRC, 0x1234, 8);
 	wr(f, EDU_REG_FACT, 6, 4);
-	assert_int_equal(dev_reset(f->dev), 0);
 	settle(f);
-	assert_int_equal(rd(f, EDU_REG_LIVENESS, 4), 0);
-	assert_int_equal(rd(f, EDU_REG_STATUS, 4), 0);
-	assert_int_equal(rd(f, EDU_REG_IRQ_STATUS, 4), 0);
-	assert_int_equal(rd(f, EDU_REG_DMA_SRC, 8), 0);
-	assert_int_equal(rd(f, EDU_REG_FACT, 4), 0);
-	assert_int_equal(rd(f, EDU_REG_ID, 4), EDU_ID);
+	/* All of them set, the interrupt line up. */
+	assert_int_equal(rd(f, EDU_REG_LIVENESS, 4), 0xfffffffe);
+	assert_int_equal(rd(f, EDU_REG_FACT, 4), 720);
+	assert_int_equal(rd(f, EDU_REG_STATUS, 4), EDU_STATUS_IRQFACT);
+	assert_int_equal(rd(f, EDU_REG_IRQ_STATUS, 4), 7 | EDU_IRQ_FACT | EDU_IRQ_DMA);
+	assert_int_equal(rd(f, EDU_REG_DMA_SRC, 8), 0x1234);
+	assert_int_equal(rd(f, EDU_REG_DMA_DST, 8), RAM_IOVA + 0x40000);
+	assert_int_equal(rd(f, EDU_REG_DMA_CNT, 8), 64);
+	uint16_t status = 0;
+	uvfio_dev_config_read(f->dev, PCI_STATUS, &status, 2);
+	assert_int_equal(status & PCI_STATUS_INTERRUPT, PCI_STATUS_INTERRUPT);
+
+	assert_int_equal(dev_reset(f->dev), 0);
+	assert_power_on(f);
+	settle(f);
+	assert_power_on(f);
 	uint16_t cmd = 0xffff;
 	uvfio_dev_config_read(f->dev, PCI_COMMAND, &cmd, 2);
 	/* COMMAND is written back around a reset, as by vfio-pci. */
 	assert_int_equal(cmd, PCI_COMMAND_MEMORY);
 	/* DMA windows survive a reset. */
 	assert_int_equal(uvfio_dev_dma_count(f->dev), 1);
+}
+
+static int bind_intx(struct fixture *f)
+{
+	int efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	assert_true(efd >= 0);
+	int mine = dup(efd);
+	assert_true(mine >= 0);
+	assert_int_equal(dev_set_irqs(f->dev, VFIO_IRQ_SET_DATA_EVENTFD |
+				      VFIO_IRQ_SET_ACTION_TRIGGER,
+				      VFIO_PCI_INTX_IRQ_INDEX, 0, 1, NULL, 0,
+				      &efd, 1), 0);
+	return mine;
+}
+
+static uint64_t fired(int fd)
+{
+	uint64_t v = 0;
+	if (read(fd, &v, sizeof(v)) != sizeof(v)) {
+		assert_int_equal(errno, EAGAIN);
+		return 0;
+	}
+	return v;
+}
+
+/*
+ * Reset while a factorial and a DMA run: RUN and COMPUTING clear, and
+ * nothing of the old work lands later -- not FACT, not the device
+ * buffer or guest memory, not an interrupt -- however long one waits.
+ * @phase 0: the DMA had not started moving data; 1: it had (its
+ * completion was due), in each direction.
+ */
+static void reset_during_work(struct fixture *f, int phase, bool to_ram)
+{
+	set_bus_master(f, true);
+	/* The device buffer holds pattern A, guest memory B at the target. */
+	for (unsigned i = 0; i < EDU_DMA_SIZE; i++) {
+		f->ram[i] = (uint8_t)(i * 7 + 1);
+		f->ram[0x30000 + i] = 0xb0;
+	}
+	wr(f, EDU_REG_DMA_SRC, RAM_IOVA, 8);
+	wr(f, EDU_REG_DMA_DST, EDU_DMA_START, 8);
+	wr(f, EDU_REG_DMA_CNT, EDU_DMA_SIZE, 8);
+	wr(f, EDU_REG_DMA_CMD, EDU_DMA_RUN, 8);
+	settle(f);
+	if (!to_ram)   /* the transfer in flight will bring pattern C in */
+		memset(f->ram, 0xcc, EDU_DMA_SIZE);
+	int efd = bind_intx(f);
+
+	if (to_ram) {
+		wr(f, EDU_REG_DMA_SRC, EDU_DMA_START, 8);
+		wr(f, EDU_REG_DMA_DST, RAM_IOVA + 0x30000, 8);
+	} else {
+		wr(f, EDU_REG_DMA_SRC, RAM_IOVA, 8);
+		wr(f, EDU_REG_DMA_DST, EDU_DMA_START, 8);
+	}
+	wr(f, EDU_REG_DMA_CMD, EDU_DMA_RUN | EDU_DMA_IRQ |
+	   (to_ram ? EDU_DMA_DIR_TO_RAM : 0), 8);
+	if (phase == 1) {
+		/* The engine's timer (no delay here) starts the transfer;
+		 * its completion comes from a timer of its own, not yet. */
+		dev_timers_run(f->dev);
+		assert_true(dev_timers_next(f->dev) >= 0);
+	}
+	/* No timer runs from here to the reset: the factorial is pending. */
+	wr(f, EDU_REG_STATUS, EDU_STATUS_IRQFACT, 4);
+	wr(f, EDU_REG_FACT, 10, 4);
+	assert_int_equal(rd(f, EDU_REG_STATUS, 4),
+			 EDU_STATUS_IRQFACT | EDU_STATUS_COMPUTING);
+	assert_int_equal(rd(f, EDU_REG_DMA_CMD, 8) & EDU_DMA_RUN, EDU_DMA_RUN);
+	assert_int_equal(rd(f, EDU_REG_IRQ_STATUS, 4), 0);
+
+	assert_int_equal(dev_reset(f->dev), 0);
+	assert_power_on(f);
+	/* The driver sets the device up again and waits. */
+	close(efd);
+	efd = bind_intx(f);
+	set_bus_master(f, true);
+	settle(f);
+	struct timespec ts = { 0, 2 * 1000 * 1000 };
+	nanosleep(&ts, NULL);
+	dev_timers_run(f->dev);
+	assert_power_on(f);
+	assert_int_equal(fired(efd), 0);
+	if (to_ram && phase == 0) {
+		/* Guest memory untouched. */
+		for (unsigned i = 0; i < EDU_DMA_SIZE; i++)
+			if (f->ram[0x30000 + i] != 0xb0)
+				fail_msg("guest byte %u changed after the reset", i);
+	}
+	/* The buffer is all zeros after the reset, and stayed so. */
+	memset(f->ram + 0x50000, 0x5a, EDU_DMA_SIZE);
+	wr(f, EDU_REG_DMA_SRC, EDU_DMA_START, 8);
+	wr(f, EDU_REG_DMA_DST, RAM_IOVA + 0x50000, 8);
+	wr(f, EDU_REG_DMA_CNT, EDU_DMA_SIZE, 8);
+	wr(f, EDU_REG_DMA_CMD, EDU_DMA_RUN | EDU_DMA_DIR_TO_RAM, 8);
+	settle(f);
+	assert_int_equal(rd(f, EDU_REG_DMA_CMD, 8), EDU_DMA_DIR_TO_RAM);
+	for (unsigned i = 0; i < EDU_DMA_SIZE; i++)
+		if (f->ram[0x50000 + i] != 0)
+			fail_msg("buffer byte %u is 0x%02x after the reset", i,
+				 f->ram[0x50000 + i]);
+	/* The device works on: a factorial with its interrupt. */
+	wr(f, EDU_REG_STATUS, EDU_STATUS_IRQFACT, 4);
+	wr(f, EDU_REG_FACT, 5, 4);
+	settle(f);
+	assert_int_equal(rd(f, EDU_REG_FACT, 4), 120);
+	assert_int_equal(rd(f, EDU_REG_IRQ_STATUS, 4), EDU_IRQ_FACT);
+	assert_int_equal(fired(efd), 1);
+	close(efd);
+}
+
+static void test_reset_during_work(void **st)
+{
+	reset_during_work(*st, 0, true);
+}
+
+static void test_reset_during_work_from_ram(void **st)
+{
+	reset_during_work(*st, 0, false);
+}
+
+static void test_reset_during_transfer(void **st)
+{
+	reset_during_work(*st, 1, true);
+}
+
+static void test_reset_during_transfer_from_ram(void **st)
+{
+	reset_during_work(*st, 1, false);
 }
 
 int main(void)
@@ -242,6 +407,13 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_dma_needs_bus_master_and_range,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reset, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reset_during_work, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reset_during_work_from_ram,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reset_during_transfer,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reset_during_transfer_from_ram,
+						setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
