@@ -2,10 +2,14 @@
 /*
  * bench-smoke: run `uvfio-bench --quick --json` and check that it exits
  * cleanly, that its output is valid JSON of the documented shape, and
- * that the numbers are sane (positive, finite, p99 >= median, a mapped
- * read faster than a message round trip).  Not a performance gate.
+ * that the numbers are sane (positive, finite, p99 >= median, each
+ * figure's ratio its median over its baseline's, a mapped read faster
+ * than a message round trip), and that the "1cpu" placement was
+ * measured, and "2cpu" too when there are two CPUs to run on.  Not a
+ * performance gate.
  */
 #include <errno.h>
+#include <sched.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -95,10 +99,22 @@ static double check_meas(json_object *set, const char *key, bool figure,
 		if (!(isfinite(ratio) && ratio > 0))
 			fail(key, "ratio is not a positive number");
 		json_object *b = member(m, "baseline", json_type_string, key);
+		json_object *bm = NULL;
 		if (b && !json_object_object_get_ex(bases,
 						     json_object_get_string(b),
-						     NULL))
+						     &bm))
 			fail(key, "its baseline is not reported");
+		/* The ratio is the figure's median over the baseline's (both
+		 * in the units reported), up to the rounding of the output. */
+		double bmed = bm ? number(bm, "median", key) : NAN;
+		double want = med / bmed;
+		if (isfinite(ratio) && isfinite(want) &&
+		    !(fabs(ratio - want) <= 1e-6 * fabs(want))) {
+			char buf[160];
+			snprintf(buf, sizeof(buf), "ratio %g is not median/baseline "
+				 "median = %g / %g = %g", ratio, med, bmed, want);
+			fail(key, buf);
+		}
 		if (json_object_object_get_ex(m, "target", NULL))
 			member(m, "met", json_type_boolean, key);
 	}
@@ -216,16 +232,31 @@ int main(int argc, char **argv)
 		fail("machine", "nproc below 1");
 	json_object *pls = member(root, "placements", json_type_array, "output");
 	size_t measured = 0;
+	bool one = false, two = false;
 	for (size_t i = 0; pls && i < json_object_array_length(pls); i++) {
 		json_object *p = json_object_array_get_idx(pls, i);
-		json_object *d = NULL;
+		json_object *d = NULL, *name = NULL;
 		if (json_object_object_get_ex(p, "measured", &d) &&
-		    json_object_get_boolean(d))
+		    json_object_get_boolean(d)) {
 			measured++;
+			if (json_object_object_get_ex(p, "name", &name)) {
+				const char *n = json_object_get_string(name);
+				one |= !strcmp(n, "1cpu");
+				two |= !strcmp(n, "2cpu");
+			}
+		}
 		check_placement(p);
 	}
 	if (!measured)
 		fail("output", "no placement was measured");
+	if (!one)
+		fail("output", "the 1cpu placement was not measured");
+	/* Two CPUs online, and two we (and so uvfio-bench) may run on. */
+	cpu_set_t set;
+	int usable = sched_getaffinity(0, sizeof(set), &set) == 0 ?
+		     CPU_COUNT(&set) : 1;
+	if (number(mach, "nproc", "machine") >= 2 && usable >= 2 && !two)
+		fail("output", "two CPUs, but the 2cpu placement was not measured");
 	json_object_put(root);
 	if (failures)
 		fprintf(stderr, "%s\n", out);
