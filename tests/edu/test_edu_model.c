@@ -261,7 +261,7 @@ static void test_reset(void **st)
 	uint16_t cmd = 0xffff;
 	uvfio_dev_config_read(f->dev, PCI_COMMAND, &cmd, 2);
 	/* COMMAND is written back around a reset, as by vfio-pci. */
-	assert_int_equal(cmd, PCI_COMMAND_MEMORY);
+	assert_int_equal(cmd, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
 	/* DMA windows survive a reset. */
 	assert_int_equal(uvfio_dev_dma_count(f->dev), 1);
 }

@@ -10,6 +10,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <linux/pci_regs.h>
 #include <fcntl.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -221,6 +222,9 @@ static struct uvfio_device *open_edu(const char *path)
 	int r = uvfio_device_open(path, &o, &d);
 	if (r < 0)
 		fail_msg("open %s: %s", path, strerror(-r));
+	/* Memory decoding on, as a driver's probe does: BAR0 is gated. */
+	assert_int_equal(uvfio_region_write16(d, VFIO_PCI_CONFIG_REGION_INDEX,
+					      PCI_COMMAND, PCI_COMMAND_MEMORY), 0);
 	uint32_t id = 0;
 	assert_int_equal(uvfio_region_read32(d, VFIO_PCI_BAR0_REGION_INDEX,
 					     EDU_REG_ID, &id), 0);
@@ -487,6 +491,9 @@ static void test_fd_connected(void **st)
 			struct uvfio_device *d = NULL;
 			struct uvfio_open_opts o = test_open_opts();
 			assert_int_equal(uvfio_device_open_fd(sv[0], &o, &d), 0);
+			assert_int_equal(uvfio_region_write16(d, VFIO_PCI_CONFIG_REGION_INDEX,
+							      PCI_COMMAND,
+							      PCI_COMMAND_MEMORY), 0);
 			uint32_t id = 0;
 			assert_int_equal(uvfio_region_read32(d, 0, EDU_REG_ID, &id), 0);
 			assert_int_equal(id, EDU_ID);
