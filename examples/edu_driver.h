@@ -14,10 +14,11 @@
 #define EDU_DRV_INTX   (1u << 0)   /* also run the factorial with INTx */
 #define EDU_DRV_RESET  (1u << 1)   /* end with a device reset */
 /*
- * Also drive the liveness register through an ioeventfd.  Off in the
- * kernel/vfio-user comparison until the vfio-user client has ioeventfds
- * (it returns -ENOTSUP today); tests/vm runs the step on its own
- * against the kernel (edu_driver_ioeventfd).
+ * Also drive the liveness register through an ioeventfd: registered
+ * (a second registration is -EEXIST), an eventfd write reaches the
+ * device, removed it reaches nothing.  The kernel backend has the
+ * kernel's VFIO_DEVICE_IOEVENTFD, the vfio-user client does the write
+ * itself (src/client/user_ioev.c); tests/vm compares the two.
  */
 #define EDU_DRV_IOEVENTFD (1u << 2)
 

@@ -64,7 +64,7 @@ static void run_driver(const struct uvfio_open_opts *o, unsigned flags)
 static void test_driver_msi_intx_reset(void **st)
 {
 	(void)st;
-	run_driver(NULL, EDU_DRV_INTX | EDU_DRV_RESET);
+	run_driver(NULL, EDU_DRV_INTX | EDU_DRV_IOEVENTFD | EDU_DRV_RESET);
 }
 
 static void test_driver_without_twin_socket(void **st)

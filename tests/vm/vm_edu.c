@@ -13,8 +13,11 @@
 #include <uvfio/client.h>
 #include "examples/edu_driver.h"
 
-/* The steps both targets run; see EDU_DRV_IOEVENTFD for the one left out. */
-#define SHARED_STEPS (EDU_DRV_INTX | EDU_DRV_RESET)
+/*
+ * The steps both targets run.  Not EDU_DRV_DMA_FULL: QEMU 7.2's edu
+ * aborts on a transfer that ends at its buffer's end.
+ */
+#define SHARED_STEPS (EDU_DRV_INTX | EDU_DRV_IOEVENTFD | EDU_DRV_RESET)
 
 int main(int argc, char **argv)
 {

@@ -3,7 +3,7 @@
  * uvfio-vm-kernel: what only the kernel backend does, checked inside the
  * guest of tests/vm/run.sh against QEMU's edu and nvme bound to vfio-pci.
  *
- *   uvfio-vm-kernel checks EDU NVME   ioeventfd, IOVA ranges, a container
+ *   uvfio-vm-kernel checks EDU NVME   IOVA ranges, a container
  *                                     shared by two groups, dirty pages,
  *                                     hot-reset info, DEVICE_FEATURE, BAR
  *                                     mmap, MSI-X, reset
@@ -265,7 +265,6 @@ static int checks(const char *edu_addr, const char *nvme_addr)
 	if (!edu)
 		return 1;
 	enable(edu);
-	failed += edu_driver_ioeventfd(edu, stdout);
 
 	/* A second open of a device of the same group shares the group. */
 	struct uvfio_device *again = open_dev(edu_addr);
