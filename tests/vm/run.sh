@@ -3,8 +3,10 @@
 #
 # Boots Debian's own kernel under qemu-system-x86_64 (TCG, emulated
 # intel-iommu with interrupt remapping) with QEMU's edu and an nvme
-# controller behind PCIe root ports, binds both to vfio-pci in the guest
-# and runs there, statically linked:
+# controller behind PCIe root ports, and behind a third root port a
+# multifunction pair of edus (functions 0 and 1, one IOMMU group: no
+# ACS between them), binds them all to vfio-pci in the guest and runs
+# there, statically linked:
 #   uvfio-vm-edu     the shared edu driver test (examples/edu_driver.c)
 #   uvfio-vm-kernel  what only the kernel backend does
 #   lsvfio           the listing and both devices decoded
@@ -86,6 +88,8 @@ timeout "$boot_timeout" qemu-system-x86_64 \
 	-device pcie-root-port,id=rp1,chassis=1,slot=1 -device edu,bus=rp1 \
 	-device pcie-root-port,id=rp2,chassis=2,slot=2,x-speed=5,x-width=1 \
 	-device nvme,serial=uvfio,bus=rp2 \
+	-device pcie-root-port,id=rp3,chassis=3,slot=3 \
+	-device edu,bus=rp3,addr=0.0,multifunction=on -device edu,bus=rp3,addr=0.1 \
 	-kernel "$vmlinuz" -initrd "$work/initrd.gz" \
 	-append "console=ttyS0 intel_iommu=on iommu=pt panic=-1 quiet loglevel=1" \
 	-nographic -nodefaults -serial stdio -display none -no-reboot \
@@ -113,6 +117,14 @@ for s in edu cfgdiff kernel list busy lsvfio-edu lsvfio-nvme; do
 done
 grep '^@@UVFIO FAIL' "$work/console.log" && fail=1
 sed -n 's/^@@UVFIO devices /vm: guest devices: /p' "$work/console.log"
+sed -n 's/^@@UVFIO groups /vm: their IOMMU groups: /p' "$work/console.log"
+grep -q '^@@UVFIO devices edu=0000:01:00.0 nvme=0000:02:00.0 pair=0000:03:00.0,0000:03:00.1$' "$work/console.log" ||
+	bad "the guest's devices are not where the checks below expect them"
+# The pair shares a group of its own.
+groups=$(sed -n 's/^@@UVFIO groups edu=\([0-9]*\) nvme=\([0-9]*\) pair=\([0-9]*\),\([0-9]*\)$/\1 \2 \3 \4/p' "$work/console.log")
+read -r g_edu g_nvme g_p0 g_p1 <<< "${groups:-x x x y}"
+[ "$g_p0" = "$g_p1" ] && [ "$g_p0" != "$g_edu" ] && [ "$g_p0" != "$g_nvme" ] ||
+	bad "the pair's functions are not alone in one IOMMU group (groups: ${groups:-none})"
 
 echo "=== shared edu driver test, host (uvfio-serve edu over vfio-user), exit $host_rc"
 cat "$work/host-edu.log"
@@ -146,6 +158,8 @@ cat "$work/guest-kernel.log"
 [ "$(section_rc kernel)" = 0 ] || bad "uvfio-vm-kernel checks failed"
 cat "$work/guest-busy.log"
 [ "$(section_rc busy)" = 0 ] || bad "a held group was not EBUSY"
+grep -q '^ok   open 0000:03:00.1 while another program holds its group: Device or resource busy$' "$work/guest-busy.log" ||
+	bad "function 1 of the pair opened while another program held function 0"
 
 echo "=== lsvfio (guest)"
 cat "$work/guest-list.log"
@@ -154,6 +168,12 @@ grep -q '^0000:01:00.0: .*\[1234:11e8\].*(vfio-pci, IOMMU group [0-9]*, in use)$
 	bad "the listing does not show edu, in use"
 grep -q '^0000:02:00.0: .*\[1b36:0010\].*(vfio-pci, IOMMU group [0-9]*, free)$' "$work/guest-list.log" ||
 	bad "the listing does not show nvme, free"
+# Both functions of the pair, in use through the group function 0 holds.
+for f in 0 1; do
+	grep -q "^0000:03:00.$f: .*\[1234:11e8\].*(vfio-pci, IOMMU group $g_p0, in use)\$" "$work/guest-list.log" ||
+		bad "the listing does not show the pair's function $f in group $g_p0, in use"
+done
+[ "$(grep -c '^0000:' "$work/guest-list.log")" = 4 ] || bad "the listing does not show 4 devices"
 for s in lsvfio-edu lsvfio-nvme; do
 	[ "$(section_rc $s)" = 0 ] || bad "$s failed"
 done

@@ -3,12 +3,15 @@
  * uvfio-vm-kernel: what only the kernel backend does, checked inside the
  * guest of tests/vm/run.sh against QEMU's edu and nvme bound to vfio-pci.
  *
- *   uvfio-vm-kernel checks EDU NVME   IOVA ranges, a container
- *                                     shared by two groups, dirty pages,
- *                                     hot-reset info, DEVICE_FEATURE, BAR
- *                                     mmap, MSI-X, reset
- *   uvfio-vm-kernel hold ADDR SECS    keep ADDR open for SECS seconds
- *   uvfio-vm-kernel busy ADDR         opening ADDR must fail with EBUSY
+ *   uvfio-vm-kernel checks EDU NVME F0 F1
+ *                                     IOVA ranges, a container shared by
+ *                                     two groups, dirty pages, hot-reset
+ *                                     info, DEVICE_FEATURE, BAR mmap,
+ *                                     MSI-X, reset; two devices of one
+ *                                     IOMMU group (the functions F0 and
+ *                                     F1 of a multifunction edu pair)
+ *   uvfio-vm-kernel hold SECS ADDR... keep the ADDRs open for SECS seconds
+ *   uvfio-vm-kernel busy ADDR...      opening each ADDR must fail with EBUSY
  *
  * One "ok  " or "FAIL" line per check; the exit status is the number of
  * failures.  Statically linked: the guest has no libraries.
@@ -22,9 +25,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <uvfio/client.h>
+#include "client/client_priv.h"
+#include "client/kernel.h"
 #include "devices/edu/edu.h"
 #include "examples/edu_driver.h"
 
@@ -259,7 +265,157 @@ static void nvme_checks(struct uvfio_device *d, const char *addr)
 	hot_reset_info(d, addr);
 }
 
-static int checks(const char *edu_addr, const char *nvme_addr)
+/* The IOMMU group of @addr as sysfs names it, or -1. */
+static int sysfs_group(const char *addr)
+{
+	char path[128], link[256];
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/iommu_group", addr);
+	ssize_t n = readlink(path, link, sizeof(link) - 1);
+	if (n <= 0)
+		return -1;
+	link[n] = '\0';
+	const char *base = strrchr(link, '/');
+	return base ? atoi(base + 1) : -1;
+}
+
+/*
+ * One DMA of edu's, polled to completion (no interrupt): @len bytes
+ * between RAM at @ram and edu's buffer.  True when the device finished.
+ */
+static bool edu_dma_poll(struct uvfio_device *d, uint64_t ram, uint32_t len,
+			 bool to_ram)
+{
+	uint64_t src = to_ram ? EDU_DMA_START : ram;
+	uint64_t dst = to_ram ? ram : EDU_DMA_START;
+	uvfio_region_write64(d, BAR0, EDU_REG_DMA_SRC, src);
+	uvfio_region_write64(d, BAR0, EDU_REG_DMA_DST, dst);
+	uvfio_region_write64(d, BAR0, EDU_REG_DMA_CNT, len);
+	uvfio_region_write64(d, BAR0, EDU_REG_DMA_CMD,
+			     EDU_DMA_RUN | (to_ram ? EDU_DMA_DIR_TO_RAM : 0));
+	for (int i = 0; i < 5000; i++) {
+		uint32_t cmd = EDU_DMA_RUN;
+		if (uvfio_region_read32(d, BAR0, EDU_REG_DMA_CMD, &cmd) < 0)
+			return false;
+		if (!(cmd & EDU_DMA_RUN))
+			return true;
+		nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
+	}
+	return false;
+}
+
+/*
+ * @d copies @from into its buffer and from there into @to (2 KiB: QEMU
+ * 7.2's edu aborts on a transfer that ends at its buffer's end).  True
+ * when @to holds @from's bytes afterwards.
+ */
+static bool edu_round_trip(struct uvfio_device *d, struct uvfio_dma_buf *from,
+			   struct uvfio_dma_buf *to, uint8_t seed)
+{
+	const uint32_t len = 2048;
+	uint8_t *a = from->vaddr, *b = to->vaddr;
+	for (uint32_t i = 0; i < len; i++) {
+		a[i] = (uint8_t)(i * 7 + seed);
+		b[i] = (uint8_t)~a[i];
+	}
+	return edu_dma_poll(d, from->iova, len, false) &&
+	       edu_dma_poll(d, to->iova, len, true) && !memcmp(a, b, len);
+}
+
+/* The kernel backend's state of @d: its group and IOMMU context. */
+static struct kdev *kdev_of(struct uvfio_device *d)
+{
+	return d ? to_kdev(d->be) : NULL;
+}
+
+/*
+ * The two functions of a multifunction edu without ACS: one IOMMU group
+ * (the kernel cannot tell their DMA apart), opened by one program.  The
+ * group can be opened once, so the second device must come from the
+ * group fd the first opened, in the container the first set up.
+ */
+static void group_pair(const char *a0, const char *a1)
+{
+	int g0 = sysfs_group(a0), g1 = sysfs_group(a1);
+	check(g0 >= 0 && g0 == g1, "%s and %s: sysfs iommu_group %d and %d",
+	      a0, a1, g0, g1);
+	struct uvfio_device *f0 = open_dev(a0);
+	struct uvfio_device *f1 = open_dev(a1);
+	if (!f0 || !f1) {
+		if (f0)
+			uvfio_device_close(f0);
+		if (f1)
+			uvfio_device_close(f1);
+		return;
+	}
+	struct kdev *k0 = kdev_of(f0), *k1 = kdev_of(f1);
+	check(k0->group && k0->group == k1->group && k0->group->id == g0 &&
+	      k0->group->refs == 2 && k0->ctx == k1->ctx && k0->ctx->refs == 1,
+	      "%s and %s share group %d (one group fd, %u devices) and one "
+	      "container (%s, %u group(s) in it)", a0, a1,
+	      k0->group ? k0->group->id : -1, k0->group ? k0->group->refs : 0,
+	      k0->ctx == k1->ctx ? "the same" : "DIFFERENT", k0->ctx->refs);
+
+	/* Hot reset of either function resets both, both in the group. */
+	struct uvfio_hot_reset_dev devs[8];
+	int n = uvfio_device_hot_reset_info(f1, devs, 8);
+	unsigned bus = 0, dev = 0;
+	sscanf(a0 + 5, "%x:%x", &bus, &dev);
+	int fns = 0;
+	for (int i = 0; i < n && i < 8; i++)
+		fns += devs[i].bus == bus && devs[i].devfn >> 3 == dev &&
+		       (devs[i].devfn & 7) <= 1 && (int)devs[i].group_id == g0;
+	check(n == 2 && fns == 2, "hot reset of %s would reset %d device(s), "
+	      "%d of them the pair's functions in group %d", a1, n, fns, g0);
+
+	enable(f0);
+	enable(f1);
+	struct uvfio_dma_buf *b0 = NULL, *b1 = NULL, *c0 = NULL;
+	int r0 = uvfio_dma_alloc(f0, 4096, 0, &b0);
+	int r1 = uvfio_dma_alloc(f1, 4096, 0, &b1);
+	int r2 = uvfio_dma_alloc(f0, 4096, 0, &c0);
+	bool apart = !r0 && !r1 && !r2 &&
+		     (b1->iova >= b0->iova + b0->size || b0->iova >= b1->iova + b1->size) &&
+		     (b1->iova >= c0->iova + c0->size || c0->iova >= b1->iova + b1->size);
+	check(apart, "buffers allocated through %s and %s: %s/%s, IOVAs 0x%" PRIx64
+	      " and 0x%" PRIx64 " do not overlap", a0, a1, err(r0), err(r1),
+	      b0 ? b0->iova : 0, b1 ? b1->iova : 0);
+	if (apart) {
+		/* Each function moves data both ways; and since the
+		 * container is one, mappings made through one function are
+		 * the other's too. */
+		bool t0 = edu_round_trip(f0, b0, c0, 1);
+		bool t1 = edu_round_trip(f1, b0, b1, 2);
+		bool t2 = edu_round_trip(f0, b1, c0, 3);
+		check(t0 && t1 && t2, "DMA round trips: %s between its own "
+		      "buffers %s; %s from %s's buffer into its own %s; %s "
+		      "from %s's buffer %s", a0, t0 ? "ok" : "FAILED", a1, a0,
+		      t1 ? "ok" : "FAILED", a0, a1, t2 ? "ok" : "FAILED");
+	}
+	if (b0)
+		uvfio_dma_free(f0, b0);
+	if (c0)
+		uvfio_dma_free(f0, c0);
+	/* The group stays open for the device still using it. */
+	uvfio_device_close(f0);
+	uint32_t id = 0;
+	uvfio_region_read32(f1, BAR0, EDU_REG_ID, &id);
+	struct uvfio_dma_buf *d1 = NULL;
+	bool t3 = false;
+	if (b1 && !uvfio_dma_alloc(f1, 4096, 0, &d1))
+		t3 = edu_round_trip(f1, b1, d1, 4);
+	check(id == EDU_ID && k1->group && k1->group->refs == 1 && t3,
+	      "%s after %s closed: ID 0x%08x, group fd kept for %u device(s), "
+	      "DMA round trip %s", a1, a0, id, k1->group ? k1->group->refs : 0,
+	      t3 ? "ok" : "FAILED");
+	if (d1)
+		uvfio_dma_free(f1, d1);
+	if (b1)
+		uvfio_dma_free(f1, b1);
+	uvfio_device_close(f1);
+}
+
+static int checks(const char *edu_addr, const char *nvme_addr,
+		  const char *f0_addr, const char *f1_addr)
 {
 	struct uvfio_device *edu = open_dev(edu_addr);
 	if (!edu)
@@ -290,31 +446,37 @@ static int checks(const char *edu_addr, const char *nvme_addr)
 		uvfio_device_close(nvme);
 	}
 	uvfio_device_close(edu);
+	group_pair(f0_addr, f1_addr);
 	printf("%d failed\n", failed);
 	return failed;
 }
 
 int main(int argc, char **argv)
 {
-	if (argc == 4 && !strcmp(argv[1], "checks"))
-		return checks(argv[2], argv[3]) ? 1 : 0;
-	if (argc == 4 && !strcmp(argv[1], "hold")) {
-		struct uvfio_device *d = open_dev(argv[2]);
-		if (!d)
-			return 1;
-		sleep((unsigned)atoi(argv[3]));
-		uvfio_device_close(d);
+	if (argc == 6 && !strcmp(argv[1], "checks"))
+		return checks(argv[2], argv[3], argv[4], argv[5]) ? 1 : 0;
+	if (argc >= 4 && argc <= 10 && !strcmp(argv[1], "hold")) {
+		struct uvfio_device *d[8] = { NULL };
+		for (int i = 3; i < argc; i++)
+			if (!(d[i - 3] = open_dev(argv[i])))
+				return 1;
+		sleep((unsigned)atoi(argv[2]));
+		for (int i = 3; i < argc; i++)
+			uvfio_device_close(d[i - 3]);
 		return 0;
 	}
-	if (argc == 3 && !strcmp(argv[1], "busy")) {
-		struct uvfio_device *d = NULL;
-		int r = uvfio_device_open(argv[2], NULL, &d);
-		check(r == -EBUSY, "open %s while another program holds it: %s",
-		      argv[2], err(r));
-		if (d)
-			uvfio_device_close(d);
+	if (argc >= 3 && !strcmp(argv[1], "busy")) {
+		for (int i = 2; i < argc; i++) {
+			struct uvfio_device *d = NULL;
+			int r = uvfio_device_open(argv[i], NULL, &d);
+			check(r == -EBUSY, "open %s while another program holds "
+			      "its group: %s", argv[i], err(r));
+			if (d)
+				uvfio_device_close(d);
+		}
 		return failed ? 1 : 0;
 	}
-	fprintf(stderr, "Usage: uvfio-vm-kernel checks EDU NVME | hold ADDR SECS | busy ADDR\n");
+	fprintf(stderr, "Usage: uvfio-vm-kernel checks EDU NVME F0 F1 | "
+		"hold SECS ADDR... | busy ADDR...\n");
 	return 2;
 }
