@@ -42,6 +42,23 @@ me=vm
 
 need_host_qemu=1 guest_tools "$UVFIO_VM_EDU" "$UVFIO_VM_KERNEL" "$UVFIO_VM_LSVFIO"
 
+# The guest's devices are QEMU's models, and what the logs are compared
+# against is what QEMU 7.2's do (Debian 12's qemu-system-x86): its edu
+# aborts on a DMA that ends at its buffer's end, for one.  Another QEMU
+# is a failure, not a skip: a testbed nobody checked would pass or fail
+# for reasons of its own.  UVFIO_VM_ANY_QEMU=1 runs it all the same.
+qemu_version=$(qemu-system-x86_64 --version | sed -n 's/^QEMU emulator version \([0-9][0-9.]*\).*/\1/p' | head -n1)
+log "QEMU ${qemu_version:-of unknown version} ($(command -v qemu-system-x86_64))"
+case "$qemu_version" in
+7.2.*) ;;
+*)	if [ "${UVFIO_VM_ANY_QEMU:-}" = 1 ]; then
+		log "WARNING: QEMU ${qemu_version:-?} is not 7.2.x, the version this test is written against (UVFIO_VM_ANY_QEMU=1)"
+	else
+		echo "$me: FAILED: qemu-system-x86_64 is QEMU ${qemu_version:-of unknown version}, this test needs 7.2.x (Debian 12's qemu-system-x86); UVFIO_VM_ANY_QEMU=1 runs it anyway" >&2
+		exit 1
+	fi ;;
+esac
+
 # ---- the kernel: Debian's, downloaded once, never installed ------------
 
 fetch_kernel

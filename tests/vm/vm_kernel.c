@@ -212,6 +212,28 @@ static void edu_reset(struct uvfio_device *d)
 	      "0x%04x before, 0x%04x after", err(r), before, after);
 }
 
+/* The BAR index (BIR) of @d's MSI-X table, from its capability; -errno. */
+static int msix_bir(struct uvfio_device *d)
+{
+	uint8_t p = 0;
+	if (uvfio_region_read8(d, CFG, PCI_CAPABILITY_LIST, &p) < 0)
+		return -EIO;
+	for (int n = 0; p >= 0x40 && n < 48; n++) {
+		uint8_t id = 0, next = 0;
+		uint32_t table = 0;
+		p &= 0xfc;
+		uvfio_region_read8(d, CFG, p, &id);
+		uvfio_region_read8(d, CFG, p + 1u, &next);
+		if (id == PCI_CAP_ID_MSIX) {
+			if (uvfio_region_read32(d, CFG, p + PCI_MSIX_TABLE, &table) < 0)
+				return -EIO;
+			return (int)(table & PCI_MSIX_TABLE_BIR);
+		}
+		p = next;
+	}
+	return -ENOENT;
+}
+
 static void nvme_checks(struct uvfio_device *d, const char *addr)
 {
 	enable(d);
@@ -223,6 +245,17 @@ static void nvme_checks(struct uvfio_device *d, const char *addr)
 	      ri.offset, ri.flags & VFIO_REGION_INFO_FLAG_MMAP ? "yes" : "no",
 	      ri.sparse ? "yes" : "no", ri.nr_areas,
 	      ri.msix_mappable ? "yes" : "no");
+	/*
+	 * The BAR with the MSI-X table (its BIR in the capability) is
+	 * reported mappable as a whole: VFIO_REGION_INFO_CAP_MSIX_MAPPABLE
+	 * (the kernel has it since 4.16), parsed from the region info.
+	 */
+	int bir = msix_bir(d);
+	struct uvfio_region_info mi;
+	int rm = bir < 0 ? bir : uvfio_region_get_info(d, (unsigned)bir, &mi);
+	check(!rm && mi.msix_mappable && (mi.flags & VFIO_REGION_INFO_FLAG_MMAP),
+	      "nvme MSI-X table in BAR%d: region info %s, MSIX_MAPPABLE cap %s",
+	      bir, err(rm), !rm && mi.msix_mappable ? "reported" : "MISSING");
 
 	uint64_t cap_rd = 0, cap_mm = 0;
 	int r1 = uvfio_region_read64(d, BAR0, 0, &cap_rd);
