@@ -292,6 +292,11 @@ struct uvfio_dev *edu_create(void **state, uint64_t dma_delay_ns)
 	    /* BAR0 answers only while Memory Space is enabled, as the real
 	     * device behind vfio-pci does. */
 	    uvfio_pci_set_decode_gating(uvfio_dev_pci(e->dev), true) < 0 ||
+	    /* As QEMU's edu: no parity error response, no latency timer. */
+	    uvfio_pci_set_header_writable(uvfio_dev_pci(e->dev),
+					  PCI_COMMAND_IO | PCI_COMMAND_MEMORY |
+					  PCI_COMMAND_MASTER | PCI_COMMAND_SERR |
+					  PCI_COMMAND_INTX_DISABLE, true, false) < 0 ||
 	    uvfio_dev_set_reset(e->dev, edu_reset, e) < 0)
 		goto fail;
 	*state = e;

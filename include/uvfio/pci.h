@@ -63,6 +63,19 @@ UVFIO_EXPORT int uvfio_pci_add_rom(struct uvfio_pci *p, const void *image,
  * the client has mmap-ed cannot be revoked and stays reachable.
  */
 UVFIO_EXPORT int uvfio_pci_set_decode_gating(struct uvfio_pci *p, bool on);
+/*
+ * Which header bits the device implements as writable, for models of
+ * real hardware: @command the COMMAND bits (at most I/O, memory, bus
+ * master, parity error response, SERR and INTx disable, the default),
+ * and whether Cache Line Size and Latency Timer are writable (both by
+ * default; PCI Express functions hardwire the latency timer to 0).  Bits
+ * not implemented read 0 and ignore writes.  -EINVAL for other COMMAND
+ * bits, -EBUSY once the device is sealed.
+ */
+UVFIO_EXPORT int uvfio_pci_set_header_writable(struct uvfio_pci *p,
+					       uint16_t command,
+					       bool cache_line,
+					       bool latency_timer);
 
 /* ---- capabilities ------------------------------------------------- */
 

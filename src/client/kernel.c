@@ -184,9 +184,11 @@ static int region_span(struct kdev *k, unsigned index, uint64_t offset,
 	int r = region_get(k, index, &rg);
 	if (r < 0)
 		return r;
-	if (!(rg.flags & need) || !range_ok(offset, len, rg.size) ||
-	    rg.offset + offset < rg.offset)
+	if (!(rg.flags & need))
 		return -EINVAL;
+	/* Out of range: EFAULT for config space, as vfio-pci answers. */
+	if (!range_ok(offset, len, rg.size) || rg.offset + offset < rg.offset)
+		return index == VFIO_PCI_CONFIG_REGION_INDEX ? -EFAULT : -EINVAL;
 	*at = rg.offset + offset;
 	return 0;
 }

@@ -121,6 +121,17 @@ int uvfio_pci_set_decode_gating(struct uvfio_pci *p, bool on)
 	return 0;
 }
 
+int uvfio_pci_set_header_writable(struct uvfio_pci *p, uint16_t command,
+				  bool cache_line, bool latency_timer)
+{
+	if (!p)
+		return -EINVAL;
+	if (!building(p))
+		return -EBUSY;
+	return pci_hdr_set_writable(p->dev->cfg, command, cache_line,
+				    latency_timer);
+}
+
 /* ---- capabilities ---------------------------------------------------- */
 
 int uvfio_pci_add_pm(struct uvfio_pci *p, unsigned offset, unsigned flags)

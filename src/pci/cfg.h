@@ -311,6 +311,10 @@ struct pci_cap *pci_cap_at(struct pci_cfg *cfg, unsigned off);
 void pci_cfg_relink(struct pci_cfg *cfg);
 void pci_hdr_fixup_bars(struct pci_cfg *cfg);
 void pci_hdr_emu_init(struct pci_cfg *cfg);
+/* uvfio_pci_set_header_writable(): 0, -EINVAL, -ENOTSUP without an
+ * emulated backing. */
+int pci_hdr_set_writable(struct pci_cfg *cfg, uint16_t command,
+			 bool cache_line, bool latency_timer);
 int pci_msix_setup(struct pci_cfg *cfg, struct pci_cap *cap);
 void pci_msix_reset(struct pci_cfg *cfg);
 void pci_msix_update(struct pci_cfg *cfg);

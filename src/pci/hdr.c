@@ -159,6 +159,27 @@ void pci_hdr_emu_init(struct pci_cfg *cfg)
 	pci_emu_wmask(cfg, PCI_INTERRUPT_LINE, 1, 0xff);
 }
 
+int pci_hdr_set_writable(struct pci_cfg *cfg, uint16_t command,
+			 bool cache_line, bool latency_timer)
+{
+	if (command & ~COMMAND_IMPLEMENTED)
+		return -EINVAL;
+	if (!cfg->emu)
+		return -ENOTSUP;
+	pci_emu_wmask(cfg, PCI_COMMAND, 2, command);
+	pci_emu_wmask(cfg, PCI_CACHE_LINE_SIZE, 1, cache_line ? 0xff : 0);
+	pci_emu_wmask(cfg, PCI_LATENCY_TIMER, 1, latency_timer ? 0xff : 0);
+	/* Unimplemented bits read 0. */
+	uint32_t v = 0;
+	pci_bk_read(cfg, PCI_COMMAND, 2, &v);
+	pci_cfg_poke(cfg, PCI_COMMAND, 2, v & command);
+	if (!cache_line)
+		pci_cfg_poke(cfg, PCI_CACHE_LINE_SIZE, 1, 0);
+	if (!latency_timer)
+		pci_cfg_poke(cfg, PCI_LATENCY_TIMER, 1, 0);
+	return 0;
+}
+
 void pci_cfg_set_ids(struct pci_cfg *cfg, const struct uvfio_pci_ids *ids)
 {
 	pci_cfg_poke(cfg, PCI_VENDOR_ID, 2, ids->vendor);

@@ -446,6 +446,34 @@ static void test_flr(void **state)
 	uvfio_dev_free(d);
 }
 
+/* A model narrows the writable header bits to what its hardware has. */
+static void test_header_writable(void **state)
+{
+	struct uvfio_dev *d = uvfio_dev_new("hdr-w");
+	struct uvfio_pci *p = uvfio_dev_pci(d);
+	assert_int_equal(uvfio_pci_set_header_writable(p, 0x8000, true, true), -EINVAL);
+	assert_int_equal(uvfio_pci_set_header_writable(NULL, 0, true, true), -EINVAL);
+	assert_int_equal(uvfio_pci_set_header_writable(p, PCI_COMMAND_MEMORY |
+						       PCI_COMMAND_MASTER, true,
+						       false), 0);
+	assert_int_equal(dev_seal(d), 0);
+	assert_int_equal(uvfio_pci_set_header_writable(p, 0, true, true), -EBUSY);
+	uint16_t all = 0xffff, cmd = 0;
+	uint8_t ones = 0xff, b = 0;
+	assert_int_equal(dev_region_access(d, CFG, PCI_COMMAND, &all, 2, true), 2);
+	assert_int_equal(dev_region_access(d, CFG, PCI_COMMAND, &cmd, 2, false), 2);
+	/* INTx disable is vfio's virtual bit; parity and SERR are not there. */
+	assert_int_equal(cmd, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER |
+			 PCI_COMMAND_INTX_DISABLE);
+	assert_int_equal(dev_region_access(d, CFG, PCI_LATENCY_TIMER, &ones, 1, true), 1);
+	assert_int_equal(dev_region_access(d, CFG, PCI_LATENCY_TIMER, &b, 1, false), 1);
+	assert_int_equal(b, 0);
+	assert_int_equal(dev_region_access(d, CFG, PCI_CACHE_LINE_SIZE, &ones, 1, true), 1);
+	assert_int_equal(dev_region_access(d, CFG, PCI_CACHE_LINE_SIZE, &b, 1, false), 1);
+	assert_int_equal(b, 0xff);
+	uvfio_dev_free(d);
+}
+
 static void test_decode_gating(void **state)
 {
 	struct fx *f = *state;
@@ -560,6 +588,7 @@ int main(void)
 		T(test_intx_unmask_keeps_command_disable),
 		T(test_flr),
 		T(test_decode_gating),
+		cmocka_unit_test(test_header_writable),
 		cmocka_unit_test(test_mmap_areas_skip_the_table),
 		cmocka_unit_test(test_build_errors_logged),
 	};
