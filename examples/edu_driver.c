@@ -291,13 +291,12 @@ int edu_driver_run(struct uvfio_device *d, FILE *out, unsigned flags)
 	close(efd);
 	if (flags & EDU_DRV_RESET) {
 		/*
-		 * What a reset leaves in config space differs, so it is not
-		 * printed: uvfio's edu returns to power-on values (COMMAND 0),
-		 * while the kernel's vfio-pci restores the state it saved
-		 * around the reset (pci_dev_save_and_disable/_restore), and
-		 * QEMU's edu has no reset handler for its registers.  Both
-		 * answer, once the driver re-enables the device as drivers do
-		 * after a reset.
+		 * Config space after a reset is compared byte by byte by
+		 * tests/vm's differential (both keep what vfio-pci restores
+		 * around a reset); the registers differ (QEMU's edu has no
+		 * reset handler for them), so only what both do is printed.
+		 * The driver re-enables the device, as drivers do after a
+		 * reset.
 		 */
 		r = uvfio_device_reset(d);
 		uint16_t c2 = 0, vendor2 = 0, device2 = 0;
