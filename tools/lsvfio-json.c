@@ -1,10 +1,11 @@
-#include <errno.h>
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The JSON output: the same facts as the text, under keys documented in
  * lsvfio(1) and kept stable.  Numbers are JSON integers; what the device
- * does not have is null rather than absent.
+ * does not have is null rather than absent; a region or IRQ index the
+ * device does not have is {index, name, "present": false} alone.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,6 +38,9 @@ static json_object *region_json(const struct lsv_device *d, unsigned i)
 	add(o, "index", jint(i));
 	add(o, "name", jstr(lsv_region_name(i, d->info.flags & VFIO_DEVICE_FLAGS_PCI,
 					    name, sizeof(name))));
+	add(o, "present", json_object_new_boolean(!lsv_region_absent(r)));
+	if (lsv_region_absent(r))
+		return o;
 	if (r->err) {
 		add(o, "error", jstr(strerror(-r->err)));
 		return o;
@@ -181,11 +185,8 @@ json_object *lsv_device_json(const struct lsv_device *d,
 	add(o, "num_irqs", jint(d->info.num_irqs));
 
 	json_object *regions = json_object_new_array();
-	for (unsigned i = 0; i < d->nregions; i++) {
-		const struct uvfio_region_info *ri = &d->regions[i].info;
-		if (d->regions[i].err || ri->size || ri->flags)
-			json_object_array_add(regions, region_json(d, i));
-	}
+	for (unsigned i = 0; i < d->nregions; i++)
+		json_object_array_add(regions, region_json(d, i));
 	add(o, "regions", regions);
 	json_object *irqs = json_object_new_array();
 	for (unsigned i = 0; i < d->nirqs; i++)

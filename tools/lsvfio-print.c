@@ -133,6 +133,10 @@ static void print_region(FILE *f, const struct lsv_device *d, unsigned i)
 	bool pci = d->info.flags & VFIO_DEVICE_FLAGS_PCI;
 
 	lsv_region_name(i, pci, name, sizeof(name));
+	if (lsv_region_absent(r)) {
+		fprintf(f, "\tRegion %u %s: not present\n", i, name);
+		return;
+	}
 	if (r->err == -E2BIG) {
 		fprintf(f, "\tRegion %u %s: <info unavailable: more than %u sparse "
 			"mmap areas>\n", i, name, UVFIO_MAX_SPARSE_AREAS);
@@ -143,8 +147,6 @@ static void print_region(FILE *f, const struct lsv_device *d, unsigned i)
 			strerror(-r->err));
 		return;
 	}
-	if (!ri->size && !ri->flags)
-		return;   /* not implemented, as lspci skips an absent BAR */
 	fprintf(f, "\tRegion %u %s: ", i, name);
 	region_kind(f, d, i);
 	fprintf(f, " [size=%s] [0x%" PRIx64 "] flags: ",

@@ -11,6 +11,7 @@
 #ifndef UVFIO_TOOLS_LSVFIO_H
 #define UVFIO_TOOLS_LSVFIO_H
 
+#include <errno.h>
 #include <json-c/json.h>
 #include <linux/pci_regs.h>
 #include <stdbool.h>
@@ -60,6 +61,16 @@ struct lsv_region {
 	struct lsv_bell *bells;        /* [nbells] */
 	unsigned nbells;
 };
+
+/*
+ * A region the device does not have: size and flags 0, or EINVAL from
+ * GET_REGION_INFO (vfio-pci's answer for VGA on a device without it).
+ */
+static inline bool lsv_region_absent(const struct lsv_region *r)
+{
+	return r->err == -EINVAL ||
+	       (!r->err && !r->info.size && !r->info.flags);
+}
 
 /* DEVICE_FEATURE indexes lsvfio probes (0 .. LSV_NFEATURES-1). */
 #define LSV_NFEATURES 11u

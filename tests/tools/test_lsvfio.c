@@ -202,8 +202,11 @@ static void testdev_text(void **state)
 		    "[size=4K] [0x1000] flags: read write");
 	assert_line(out, "Region 2 ", "Region 2 BAR2: Memory (64-bit, prefetchable) "
 		    "[size=128M] [0x8000000] flags: read write mmap");
-	/* BAR3 is BAR2's upper half: not a region of its own. */
-	assert_null(line_starting(out, "Region 3 "));
+	/* Every region is shown, those the device lacks as such: BAR1,
+	 * BAR3 (BAR2's upper half), VGA. */
+	assert_line(out, "Region 1 ", "Region 1 BAR1: not present");
+	assert_line(out, "Region 3 ", "Region 3 BAR3: not present");
+	assert_line(out, "Region 8 ", "Region 8 VGA: not present");
 	assert_line(out, "Region 4 ", "Region 4 BAR4: Memory (32-bit, non-prefetchable) "
 		    "[size=64K] [0x10000] flags: read write mmap caps");
 	assert_line(out, "Mmap areas", "Mmap areas (sparse): [0x1000+0x1000] [0x8000+0x8000]");
@@ -258,7 +261,17 @@ static void testdev_json(void **state)
 	assert_string_equal(json_object_get_string(json_object_object_get(bar2, "bar_type")),
 			    "mem64");
 	assert_true(json_object_get_boolean(json_object_object_get(bar2, "prefetchable")));
-	assert_null(region_by_index(d, 3));
+	assert_true(json_object_get_boolean(json_object_object_get(bar2, "present")));
+	/* Absent: index, name and "present": false, nothing else. */
+	json_object *bar3 = region_by_index(d, 3);
+	assert_non_null(bar3);
+	assert_string_equal(json_object_get_string(json_object_object_get(bar3, "name")),
+			    "BAR3");
+	assert_true(json_object_is_type(json_object_object_get(bar3, "present"),
+					json_type_boolean));
+	assert_false(json_object_get_boolean(json_object_object_get(bar3, "present")));
+	assert_int_equal(json_object_object_length(bar3), 3);
+	assert_int_equal(json_object_array_length(json_object_object_get(d, "regions")), 10);
 
 	json_object *bar4 = region_by_index(d, 4);
 	assert_true(json_object_get_boolean(json_object_object_get(bar4, "sparse")));

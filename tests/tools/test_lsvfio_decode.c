@@ -354,7 +354,8 @@ static struct fixture *legacy_device(void)
 	f->d.regions[8].info.size = 0xc0000;
 	f->d.regions[8].info.flags = VFIO_REGION_INFO_FLAG_READ |
 		VFIO_REGION_INFO_FLAG_WRITE;
-	f->d.regions[3].err = -EINVAL;
+	f->d.regions[3].err = -EINVAL;     /* vfio-pci's "no such region" */
+	f->d.regions[4].err = -EIO;        /* a failure */
 
 	cap(c, 0x40, PCI_CAP_ID_AGP, 0x4c);
 	put8(c, 0x40 + PCI_AGP_VERSION, 0x30);

@@ -53,7 +53,9 @@ static struct fake_device *nic(void)
 	d->regions[0] = (struct fake_region){ .size = 128 << 10,
 		.flags = VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE,
 		.msix_mappable = true };
+	/* EINVAL is vfio-pci's "no such region"; other errors are failures. */
 	d->regions[3] = (struct fake_region){ .error = EINVAL };
+	d->regions[5] = (struct fake_region){ .error = EIO };
 	d->regions[VFIO_PCI_CONFIG_REGION_INDEX] = (struct fake_region){
 		.size = FAKE_CONFIG_SIZE,
 		.flags = VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE };
@@ -132,7 +134,10 @@ static void extended_config_over_the_wire(void **state)
 	assert_line(r.out, "Region 0 ", "Region 0 BAR0: Memory (64-bit, prefetchable) "
 		    "[size=128K] [0x20000] flags: read write caps");
 	assert_line(r.out, "MSIX_MAPPABLE", "MSIX_MAPPABLE: the MSI-X table may be mmap-ed");
-	assert_line(r.out, "Region 3 ", "Region 3 BAR3: <info unavailable: Invalid argument>");
+	assert_line(r.out, "Region 3 ", "Region 3 BAR3: not present");
+	assert_line(r.out, "Region 4 ", "Region 4 BAR4: not present");
+	assert_line(r.out, "Region 5 ", "Region 5 BAR5: <info unavailable: "
+		    "Input/output error>");
 	assert_line(r.out, "Region 7 ", "Region 7 CONFIG: Config space [size=4K] [0x1000] "
 		    "flags: read write");
 	assert_line(r.out, "Type:", "Type: 0x80008086 subtype 0x00000001 (Intel IGD OpRegion)");
@@ -166,10 +171,17 @@ static void extended_config_over_the_wire(void **state)
 	assert_int_equal(json_object_get_int(json_object_object_get(sriov, "vf_device_id")),
 			 0x1018);
 	json_object *regions = json_object_object_get(dev, "regions");
-	json_object *bar3 = json_object_array_get_idx(regions, 1);
+	assert_int_equal(json_object_array_length(regions), VFIO_PCI_NUM_REGIONS + 1);
+	json_object *bar3 = json_object_array_get_idx(regions, 3);
 	assert_int_equal(json_object_get_int(json_object_object_get(bar3, "index")), 3);
-	assert_string_equal(json_object_get_string(json_object_object_get(bar3, "error")),
-			    "Invalid argument");
+	assert_false(json_object_get_boolean(json_object_object_get(bar3, "present")));
+	assert_false(json_object_object_get_ex(bar3, "error", NULL));
+	assert_false(json_object_object_get_ex(bar3, "size", NULL));
+	json_object *bar5 = json_object_array_get_idx(regions, 5);
+	assert_true(json_object_get_boolean(json_object_object_get(bar5, "present")));
+	assert_string_equal(json_object_get_string(json_object_object_get(bar5, "error")),
+			    "Input/output error");
+	assert_false(json_object_object_get_ex(bar5, "size", NULL));
 	json_object_put(doc);
 	lsv_result_free(&r);
 	fake_server_stop(&s);
