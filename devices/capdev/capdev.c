@@ -130,11 +130,36 @@ static void capdev_destroy(void *state)
 	free(c);
 }
 
+/*
+ * A small VPD image as a real card carries one: the identifier string,
+ * VPD-R (part number, EC level, serial number, a vendor keyword and RV
+ * with the checksum), VPD-W (an asset tag and the free read/write area),
+ * the end tag; CAPDEV_VPD_SIZE bytes in all.
+ */
+static const uint8_t capdev_vpd[CAPDEV_VPD_SIZE] = {
+	0x82, 6, 0, 'c', 'a', 'p', 'd', 'e', 'v',          /* 0x00 */
+	0x90, 35, 0,                                       /* 0x09 VPD-R */
+	'P', 'N', 5, 'C', 'D', '-', '0', '1',
+	'E', 'C', 2, 'A', '1',
+	'S', 'N', 7, 'U', 'V', '0', '0', '0', '4', '2',
+	'V', '0', 5, 'u', 'v', 'f', 'i', 'o',
+	'R', 'V', 1, 0,                                    /* checksum: 0x2e */
+	0x91, 13, 0,                                       /* 0x2f VPD-W */
+	'Y', 'A', 3, 'A', '4', '2',
+	'R', 'W', 4, 0, 0, 0, 0,
+	0x78,                                              /* 0x3f end */
+};
+#define CAPDEV_VPD_RV_SUM 0x2e
+
 static int build_caps(struct uvfio_pci *p)
 {
-	/* A small VPD image: identifier string, then the end tag. */
-	uint8_t vpd[CAPDEV_VPD_SIZE] = { 0x82, 6, 0, 'c', 'a', 'p', 'd', 'e', 'v',
-					 0x78 };
+	uint8_t vpd[CAPDEV_VPD_SIZE];
+	memcpy(vpd, capdev_vpd, sizeof(vpd));
+	/* RV's byte makes bytes 0 .. 0x2e sum to 0. */
+	uint8_t sum = 0;
+	for (unsigned i = 0; i < CAPDEV_VPD_RV_SUM; i++)
+		sum = (uint8_t)(sum + vpd[i]);
+	vpd[CAPDEV_VPD_RV_SUM] = (uint8_t)-sum;
 	const uint8_t vendor[8] = { 'u', 'v', 'f', 'i', 'o', 0, 1, 2 };
 	const uint8_t unknown[6] = { 0 };
 	const uint8_t dvsec[6] = { 1, 2, 3, 4, 5, 6 };
