@@ -472,8 +472,8 @@ void lsv_decode_cap(struct lsv_cap *c)
 	case PCI_CAP_ID_SATA: dec_sata(c); break;
 	case PCI_CAP_ID_AF: dec_af(c); break;
 	case PCI_CAP_ID_EA: dec_ea(c); break;
+	case PCI_CAP_ID_VPD: lsv_decode_vpd(c); break;
 	default:
-		/* VPD contents would take config writes: name only, as others. */
 		if (name)
 			cap_head(c, "%s", name);
 		else

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Gather what a VFIO device tells about itself, through the client API
- * only, so that it works whatever backend opened the device.  Nothing is
- * written to the device: lsvfio only looks.
+ * only, so that it works whatever backend opened the device.  lsvfio only
+ * looks: the one thing it writes is the VPD address register, which is
+ * how VPD is read (lsvfio-vpd.c), as the kernel does for lspci.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -213,6 +214,8 @@ int lsv_probe(struct uvfio_device *dev, const char *name,
 	}
 	r = read_config(dev, d);
 	if (!r)
+		r = lsv_probe_vpd(dev, d);
+	if (!r)
 		r = probe_bells(dev, d);
 	if (!r)
 		r = probe_features(dev, d);
@@ -224,6 +227,7 @@ void lsv_device_fini(struct lsv_device *d)
 	for (unsigned i = 0; d->regions && i < d->nregions; i++)
 		free(d->regions[i].bells);
 	lsv_sriov_fini(&d->sriov);
+	lsv_vpd_fini(&d->vpd);
 	free(d->name);
 	free(d->regions);
 	free(d->irqs);

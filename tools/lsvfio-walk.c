@@ -276,3 +276,30 @@ void lsv_walk_caps(const struct lsv_device *d, FILE *f, json_object *caps,
 	walk_standard(&w, caps);
 	walk_extended(&w, ecaps);
 }
+
+unsigned lsv_find_cap(const struct lsv_device *d, unsigned id)
+{
+	bool seen[PCI_CFG_SPACE_SIZE] = { false };
+	size_t end = d->config_size < PCI_CFG_SPACE_SIZE ? d->config_size :
+		     PCI_CFG_SPACE_SIZE;
+
+	if (!lsv_has_config(d) || !(lsv_cfg16(d, PCI_STATUS) & PCI_STATUS_CAP_LIST))
+		return 0;
+	uint8_t htype = lsv_cfg8(d, PCI_HEADER_TYPE) & PCI_HEADER_TYPE_MASK;
+	unsigned pos = lsv_cfg8(d, htype == PCI_HEADER_TYPE_CARDBUS ?
+				PCI_CB_CAPABILITY_LIST : PCI_CAPABILITY_LIST) & ~3u;
+	/* The walk above's rules: stop where it would stop. */
+	for (unsigned n = 0; pos && n < LSV_CAP_TTL; n++) {
+		if (pos < PCI_STD_HEADER_SIZEOF || pos + PCI_CAP_LIST_NEXT >= end ||
+		    seen[pos])
+			return 0;
+		seen[pos] = true;
+		unsigned got = lsv_cfg8(d, pos + PCI_CAP_LIST_ID);
+		if (got == 0xff)
+			return 0;
+		if (got == id)
+			return pos;
+		pos = lsv_cfg8(d, pos + PCI_CAP_LIST_NEXT) & ~3u;
+	}
+	return 0;
+}

@@ -85,6 +85,17 @@ struct lsv_sriov {
 	unsigned nvfs;
 };
 
+/*
+ * The VPD image as read through the VPD capability (lsvfio-vpd.c): raw
+ * bytes from address 0, decoded only when printed.
+ */
+struct lsv_vpd {
+	bool read;                     /* the device has VPD and it was read */
+	uint8_t *data;                 /* [len] */
+	size_t len;
+	int err;                       /* reading address len failed: -errno */
+};
+
 struct lsv_irq {
 	struct uvfio_irq_info info;
 	int err;
@@ -104,6 +115,7 @@ struct lsv_device {
 	uint8_t features[LSV_NFEATURES];   /* LSV_FEAT_* supported */
 	bool bells_probed;             /* the backend tells doorbells */
 	struct lsv_sriov sriov;
+	struct lsv_vpd vpd;
 };
 
 /* lsvfio-probe.c */
@@ -122,6 +134,74 @@ bool lsv_has_config(const struct lsv_device *d);
 uint32_t lsv_class_code(const struct lsv_device *d);
 /* Its upper 16 bits, "[0200]" in lspci's header line. */
 #define LSV_CLASS_DEVICE(code) ((code) >> 8)
+
+/* ---- Vital Product Data (lsvfio-vpd.c) ------------------------------- */
+
+/* The VPD address register has 15 bits: no image is larger. */
+#define LSV_VPD_MAX_SIZE    0x8000u
+/* Resource tags and decoded lines (tags and keywords) at most. */
+#define LSV_VPD_MAX_TAGS    16u
+#define LSV_VPD_MAX_ENTRIES 64u
+/* Waiting for one dword: the F flag is read at most this many times, for
+ * at most this long; the whole image may take LSV_VPD_TOTAL_MS. */
+#define LSV_VPD_POLL_TRIES  50u
+#define LSV_VPD_POLL_MS     100u
+#define LSV_VPD_TOTAL_MS    2000u
+/* lsv_vpd.err when the F flag never rose / the whole read took too long. */
+#define LSV_VPD_ERR_NO_COMPLETION (-EINPROGRESS)
+#define LSV_VPD_ERR_TOO_SLOW      (-ETIME)
+
+/*
+ * Read the VPD of a device whose config space @d holds a VPD capability,
+ * into d->vpd, as far as its resource tags say (up to the end tag).  This
+ * writes the VPD address register (F = 0: read), nothing else.  Returns
+ * 0, or -errno when the device cannot answer any more.
+ */
+int lsv_probe_vpd(struct uvfio_device *dev, struct lsv_device *d);
+void lsv_vpd_fini(struct lsv_vpd *v);
+
+enum lsv_vpd_kind {
+	LSV_VPD_NAME,                  /* 0x82: the identifier string */
+	LSV_VPD_RO,                    /* 0x90: VPD-R, its keywords follow */
+	LSV_VPD_RW,                    /* 0x91: VPD-W, its keywords follow */
+	LSV_VPD_FIELD,                 /* a keyword of the last VPD-R/W */
+};
+
+struct lsv_vpd_entry {
+	enum lsv_vpd_kind kind;
+	unsigned off;                  /* of the tag or of the keyword */
+	char key[3];                   /* FIELD: the keyword */
+	bool ro;                       /* FIELD: in VPD-R */
+	const uint8_t *val;            /* NAME, FIELD: the data, in the image */
+	unsigned len;
+	int checksum;                  /* the first RV of VPD-R: 1 good, 0 bad;
+					  else -1 */
+};
+
+enum lsv_vpd_status {
+	LSV_VPD_END,                   /* the end tag was reached */
+	LSV_VPD_SHORT,                 /* the image stops before it: see need */
+	LSV_VPD_BAD,                   /* malformed at bad_off: see why */
+};
+
+struct lsv_vpd_parsed {
+	enum lsv_vpd_status status;
+	unsigned bad_off;              /* SHORT, BAD: where the parse stopped */
+	size_t need;                   /* SHORT: bytes [0, need) let it go on */
+	char why[80];                  /* SHORT, BAD: what is wrong there */
+	unsigned end_off;              /* END: offset of the end tag */
+	int checksum;                  /* RV's: -1 none, 0 bad, 1 good */
+	unsigned n;
+	struct lsv_vpd_entry e[LSV_VPD_MAX_ENTRIES];
+};
+
+/*
+ * Parse the VPD image @buf[@len] (resource tags 0x82, 0x90, 0x91, 0x78).
+ * Never reads outside @buf; stops at the first thing that is wrong.
+ */
+void lsv_vpd_parse(const uint8_t *buf, size_t len, struct lsv_vpd_parsed *out);
+/* "Part number" ... for a keyword, "Unknown" when not in the spec. */
+const char *lsv_vpd_keyword_name(const char *key);
 
 /* lsvfio-sriov.c: PF/VF relations from sockets' names or sysfs. */
 int lsv_probe_sriov(struct lsv_device *d, bool kernel);
@@ -201,6 +281,8 @@ const char *lsv_cap_name(unsigned id);
 const char *lsv_ecap_name(unsigned id);
 void lsv_decode_cap(struct lsv_cap *c);
 void lsv_decode_pcie(struct lsv_cap *c);
+/* VPD (lsvfio-vpd.c): the image read at probe time, decoded. */
+void lsv_decode_vpd(struct lsv_cap *c);
 void lsv_decode_ecap(struct lsv_cap *c);
 
 /*
@@ -211,6 +293,8 @@ void lsv_decode_ecap(struct lsv_cap *c);
  */
 void lsv_walk_caps(const struct lsv_device *d, FILE *f, json_object *caps,
 		   json_object *ecaps, json_object *notes);
+/* Offset of the first standard capability @id (same bounds), or 0. */
+unsigned lsv_find_cap(const struct lsv_device *d, unsigned id);
 
 /* ---- output (lsvfio-print.c, lsvfio-json.c) --------------------------- */
 

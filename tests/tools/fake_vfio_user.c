@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include <errno.h>
+#include <linux/pci_regs.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -129,8 +130,34 @@ static bool region_read(int c, const struct vu_hdr *h, const uint8_t *p,
 	return reply(c, h, out, sizeof(rw) + rw.count);
 }
 
+/* Only the VPD address register (two bytes) is writable. */
+static bool region_write(int c, const struct vu_hdr *h, const uint8_t *p,
+			 uint32_t len, struct fake_device *d)
+{
+	struct vu_region_rw rw;
+
+	if (!d->vpd_cap)
+		return reply_error(c, h, ENOTSUP);
+	if (len < sizeof(rw))
+		return reply_error(c, h, EINVAL);
+	memcpy(&rw, p, sizeof(rw));
+	if (rw.region != VFIO_PCI_CONFIG_REGION_INDEX || rw.count != 2 ||
+	    len - sizeof(rw) < 2 || rw.offset != d->vpd_cap + PCI_VPD_ADDR)
+		return reply_error(c, h, EINVAL);
+	uint8_t *a = d->config + d->vpd_cap + PCI_VPD_ADDR;
+	uint8_t *data = d->config + d->vpd_cap + PCI_VPD_DATA;
+	memcpy(a, p + sizeof(rw), 2);
+	unsigned addr = (unsigned)(a[0] | a[1] << 8);
+	if (!(addr & PCI_VPD_ADDR_F) && !d->vpd_stuck && addr + 4 <= d->vpd_len &&
+	    addr + 4 <= FAKE_VPD_SIZE) {
+		memcpy(data, d->vpd + addr, 4);
+		a[1] |= PCI_VPD_ADDR_F >> 8;
+	}
+	return reply(c, h, &rw, sizeof(rw));
+}
+
 static bool answer(int c, const struct vu_hdr *h, const uint8_t *p, uint32_t len,
-		   const struct fake_device *d)
+		   struct fake_device *d)
 {
 	switch (h->command) {
 	case VU_CMD_VERSION: {
@@ -165,13 +192,15 @@ static bool answer(int c, const struct vu_hdr *h, const uint8_t *p, uint32_t len
 	}
 	case VU_CMD_REGION_READ:
 		return region_read(c, h, p, len, d);
+	case VU_CMD_REGION_WRITE:
+		return region_write(c, h, p, len, d);
 	default:
 		return reply_error(c, h, ENOTSUP);
 	}
 }
 
 /* One client, until it leaves. */
-static void serve_client(int c, const struct fake_device *d)
+static void serve_client(int c, struct fake_device *d)
 {
 	static uint8_t payload[MAX_MSG];
 	unsigned answered = 0;
@@ -215,7 +244,8 @@ int fake_server_start(struct fake_server *s, const struct fake_device *dev)
 			int c = accept(l, NULL, NULL);
 			if (c < 0)
 				continue;
-			serve_client(c, dev);
+			/* The child's own copy: VPD writes change it. */
+			serve_client(c, (struct fake_device *)dev);
 			close(c);
 		}
 	}

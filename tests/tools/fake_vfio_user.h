@@ -3,7 +3,8 @@
  * A scripted vfio-user server for the lsvfio tests: it answers VERSION,
  * DEVICE_GET_INFO, DEVICE_GET_REGION_INFO, DEVICE_GET_IRQ_INFO and
  * REGION_READ from a description, so that lsvfio can be shown config
- * spaces, region capabilities and failures no device model has.
+ * spaces, region capabilities and failures no device model has.  The one
+ * REGION_WRITE it takes is to the address register of a VPD capability.
  */
 #ifndef UVFIO_TESTS_FAKE_VFIO_USER_H
 #define UVFIO_TESTS_FAKE_VFIO_USER_H
@@ -15,6 +16,7 @@
 #define FAKE_MAX_REGIONS 16
 #define FAKE_MAX_IRQS    8
 #define FAKE_CONFIG_SIZE 4096
+#define FAKE_VPD_SIZE    256
 
 struct fake_region {
 	uint64_t size;
@@ -40,6 +42,16 @@ struct fake_device {
 	bool refuse_extended_config;
 	/* Stop answering (but stay connected) after this many commands; 0: never. */
 	unsigned answer_only;
+	/*
+	 * The VPD capability at vpd_cap (the test links it into the chain):
+	 * writing its address with F = 0 sets F and the data register from
+	 * vpd[addr..addr+3], unless vpd_stuck or addr + 4 > vpd_len, when F
+	 * stays 0.  vpd_cap 0: every REGION_WRITE is refused (ENOTSUP).
+	 */
+	unsigned vpd_cap;
+	uint8_t vpd[FAKE_VPD_SIZE];
+	unsigned vpd_len;
+	bool vpd_stuck;
 };
 
 struct fake_server {

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * lsvfio against real `uvfio-serve edu` and `uvfio-serve testdev`
- * processes: the full decode (golden), JSON (golden), the hex dump, and
- * what it says about testdev's BARs, regions and MSI.
+ * lsvfio against real `uvfio-serve edu`, `testdev` and `capdev`
+ * processes: the full decode (golden), JSON (golden), the hex dump, what
+ * it says about testdev's BARs, regions and MSI, and capdev's VPD read
+ * through its capability.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -22,14 +23,15 @@
 
 #define PLACEHOLDER "@PATH@"
 
-static struct served g_edu, g_testdev;
+static struct served g_edu, g_testdev, g_capdev;
 
 static int group_setup(void **state)
 {
 	(void)state;
-	if (served_start(&g_edu, "edu", NULL) < 0)
+	if (served_start(&g_edu, "edu", NULL) < 0 ||
+	    served_start(&g_testdev, "testdev", NULL) < 0)
 		return -1;
-	return served_start(&g_testdev, "testdev", NULL);
+	return served_start(&g_capdev, "capdev", NULL);
 }
 
 static int group_teardown(void **state)
@@ -37,7 +39,8 @@ static int group_teardown(void **state)
 	(void)state;
 	int a = served_stop(&g_edu);
 	int b = served_stop(&g_testdev);
-	return a == 0 && b == 0 ? 0 : -1;
+	int c = served_stop(&g_capdev);
+	return a == 0 && b == 0 && c == 0 ? 0 : -1;
 }
 
 /* Run lsvfio ARGS... expecting success and no complaint; stdout normalised. */
@@ -304,6 +307,125 @@ static void testdev_json(void **state)
 	free(out);
 }
 
+/* ---- capdev: every capability, and VPD -------------------------------- */
+
+static void capdev_text_golden(void **state)
+{
+	(void)state;
+	const char *args[] = { g_capdev.path, NULL };
+	char *out = run_ok(g_capdev.path, args);
+	assert_golden_text("capdev.txt", out);
+	/* Its VPD, decoded (whatever the golden file says). */
+	char *vpd = strstr(out, "Vital Product Data\n");
+	assert_non_null(vpd);
+	assert_non_null(strstr(vpd, "Vital Product Data\n"
+		"\t\tProduct Name: capdev\n"
+		"\t\tRead-only fields:\n"
+		"\t\t\t[PN] Part number: CD-01\n"
+		"\t\t\t[EC] Engineering changes: A1\n"
+		"\t\t\t[SN] Serial number: UV00042\n"
+		"\t\t\t[V0] Vendor specific: uvfio\n"
+		"\t\t\t[RV] Reserved: checksum good, 0 byte(s) reserved\n"
+		"\t\tRead/write fields:\n"
+		"\t\t\t[YA] Asset tag: A42\n"
+		"\t\t\t[RW] Read-write area: 4 byte(s) free\n"
+		"\t\tEnd\n\tCapabilities: "));
+	free(out);
+}
+
+static void capdev_json_golden(void **state)
+{
+	(void)state;
+	const char *args[] = { "--json", g_capdev.path, NULL };
+	char *out = run_ok(g_capdev.path, args);
+	assert_golden_json("capdev.json", out);
+
+	json_object *doc = json_tokener_parse(out);
+	assert_non_null(doc);
+	json_object *d = json_object_array_get_idx(json_object_object_get(doc, "devices"), 0);
+	json_object *caps = json_object_object_get(d, "capabilities"), *vpd = NULL;
+	for (size_t i = 0; i < json_object_array_length(caps); i++) {
+		json_object *c = json_object_array_get_idx(caps, i);
+		if (json_object_get_int(json_object_object_get(c, "id")) == PCI_CAP_ID_VPD)
+			vpd = json_object_object_get(c, "vpd");
+	}
+	assert_non_null(vpd);
+	assert_string_equal(json_object_get_string(json_object_object_get(vpd,
+				"product_name")), "capdev");
+	assert_string_equal(json_object_get_string(json_object_object_get(vpd,
+				"checksum")), "good");
+	assert_true(json_object_get_boolean(json_object_object_get(vpd, "end")));
+	assert_null(json_object_object_get(vpd, "error"));
+	json_object *ro = json_object_object_get(vpd, "read_only");
+	assert_int_equal(json_object_array_length(ro), 5);
+	json_object *sn = json_object_array_get_idx(ro, 2);
+	assert_string_equal(json_object_get_string(json_object_object_get(sn, "keyword")),
+			    "SN");
+	assert_string_equal(json_object_get_string(json_object_object_get(sn, "value")),
+			    "UV00042");
+	json_object *rw = json_object_object_get(vpd, "read_write");
+	assert_int_equal(json_object_array_length(rw), 2);
+	json_object_put(doc);
+	free(out);
+}
+
+/*
+ * Reading VPD writes only its address register (F = 0, a read): the
+ * image is the same afterwards, byte for byte, and so is the next decode.
+ */
+static void capdev_vpd_read_only(void **state)
+{
+	(void)state;
+	const char *args[] = { g_capdev.path, NULL };
+	char *first = run_ok(g_capdev.path, args);
+	char *second = run_ok(g_capdev.path, args);
+	assert_string_equal(first, second);
+	free(first);
+	free(second);
+
+	struct uvfio_device *d;
+	assert_int_equal(uvfio_device_open(g_capdev.path, NULL, &d), 0);
+	unsigned cap = 0;
+	uint8_t ptr = 0, id = 0;
+	assert_int_equal(uvfio_region_read8(d, VFIO_PCI_CONFIG_REGION_INDEX,
+					    PCI_CAPABILITY_LIST, &ptr), 0);
+	for (int i = 0; i < 48 && ptr && !cap; i++) {
+		assert_int_equal(uvfio_region_read8(d, VFIO_PCI_CONFIG_REGION_INDEX,
+						    ptr, &id), 0);
+		if (id == PCI_CAP_ID_VPD)
+			cap = ptr;
+		else
+			assert_int_equal(uvfio_region_read8(d, VFIO_PCI_CONFIG_REGION_INDEX,
+							    ptr + 1u, &ptr), 0);
+	}
+	assert_true(cap);
+	/* The last address lsvfio asked for: the dword with the end tag,
+	 * completed (F set); never one past it. */
+	uint16_t last = 0;
+	assert_int_equal(uvfio_region_read16(d, VFIO_PCI_CONFIG_REGION_INDEX,
+					     cap + PCI_VPD_ADDR, &last), 0);
+	assert_int_equal(last, 0x3c | PCI_VPD_ADDR_F);
+	/* The start, the RW keyword with its 4 free bytes (0x3b..0x3e) and
+	 * the end tag (0x3f), as built. */
+	static const struct { uint16_t addr; uint32_t v; } want[] = {
+		{ 0x00, 0x63000682 }, { 0x38, 0x00045752 }, { 0x3c, 0x78000000 },
+	};
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		uint16_t a = 0;
+		uint32_t v = 0;
+		assert_int_equal(uvfio_region_write16(d, VFIO_PCI_CONFIG_REGION_INDEX,
+						      cap + PCI_VPD_ADDR, want[i].addr), 0);
+		assert_int_equal(uvfio_region_read16(d, VFIO_PCI_CONFIG_REGION_INDEX,
+						     cap + PCI_VPD_ADDR, &a), 0);
+		assert_true(a & PCI_VPD_ADDR_F);
+		assert_int_equal(uvfio_region_read32(d, VFIO_PCI_CONFIG_REGION_INDEX,
+						     cap + PCI_VPD_DATA, &v), 0);
+		assert_int_equal(v, want[i].v);
+	}
+	uvfio_device_close(d);
+	assert_true(served_alive(&g_capdev));
+}
+
 /*
  * SR-IOV: a PF (`uvfio-serve sriov`) whose user set a VF token and
  * enabled two VFs lists them; a VF names its PF; opening a VF needs the
@@ -403,6 +525,9 @@ int main(void)
 		cmocka_unit_test(edu_is_left_untouched),
 		cmocka_unit_test(testdev_text),
 		cmocka_unit_test(testdev_json),
+		cmocka_unit_test(capdev_text_golden),
+		cmocka_unit_test(capdev_json_golden),
+		cmocka_unit_test(capdev_vpd_read_only),
 		cmocka_unit_test(two_devices),
 		cmocka_unit_test(sriov_relations),
 	};

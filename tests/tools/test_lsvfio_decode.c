@@ -334,6 +334,28 @@ static void pcie_endpoint_json(void **state)
 
 /* ---- the older capabilities ------------------------------------------ */
 
+/*
+ * The VPD the legacy device's probe read: name (with a byte to escape),
+ * VPD-R with RV, VPD-W with a binary CP and a keyword of no spec, end.
+ */
+static const uint8_t legacy_vpd[] = {
+	0x82, 11, 0, 'L', 'e', 'g', 'a', 'c', 'y', ' ', 'G', 'P', 'U', 0x01,
+	0x90, 34, 0,
+	'P', 'N', 4, 'L', 'G', '-', '7',
+	'E', 'C', 1, 'B',
+	'M', 'N', 4, '1', '0', 'd', 'e',
+	'S', 'N', 3, 'A', '\\', 'B',
+	'V', '1', 1, 'x',
+	'R', 'V', 3, 0, 0, 0,            /* checksum at LEGACY_VPD_RV */
+	0x91, 28, 0,
+	'Y', '1', 3, 's', 'y', 's',
+	'C', 'P', 4, 1, 2, 0x10, 0,
+	'Z', 'Z', 1, '?',
+	'R', 'W', 8, 0, 0, 0, 0, 0, 0, 0, 0,
+	0x78,
+};
+#define LEGACY_VPD_RV 48
+
 static struct fixture *legacy_device(void)
 {
 	struct fixture *f = fixture_new(PCI_CFG_SPACE_SIZE);
@@ -364,6 +386,16 @@ static struct fixture *legacy_device(void)
 	cap(c, 0x4c, PCI_CAP_ID_SLOTID, 0x50);
 	put16(c, 0x4c + PCI_SID_ESR, 0x0203 | PCI_SID_ESR_FIC);
 	cap(c, 0x50, PCI_CAP_ID_VPD, 0x58);
+	f->d.vpd.read = true;
+	f->d.vpd.len = sizeof(legacy_vpd);
+	f->d.vpd.data = malloc(sizeof(legacy_vpd));
+	assert_non_null(f->d.vpd.data);
+	memcpy(f->d.vpd.data, legacy_vpd, sizeof(legacy_vpd));
+	assert_memory_equal(f->d.vpd.data + LEGACY_VPD_RV - 3, "RV", 2);
+	uint8_t sum = 0;
+	for (unsigned i = 0; i < LEGACY_VPD_RV; i++)
+		sum = (uint8_t)(sum + legacy_vpd[i]);
+	f->d.vpd.data[LEGACY_VPD_RV] = (uint8_t)-sum;
 	cap(c, 0x58, PCI_CAP_ID_CHSWP, 0x5c);
 	put8(c, 0x58 + PCI_CHSWP_CSR, PCI_CHSWP_INS | PCI_CHSWP_LOO);
 	cap(c, 0x5c, PCI_CAP_ID_PCIX, 0x64);

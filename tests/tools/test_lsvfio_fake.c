@@ -4,7 +4,9 @@
  * wire (4 KiB config space with extended capabilities, region-info
  * capabilities, failed region info), and how it copes with a server that
  * refuses part of config space, stops answering half-way, or reports
- * more regions than anyone should.
+ * more regions than anyone should; and VPD read through its capability
+ * from a device that never completes a read, stops midway, refuses the
+ * write or serves a malformed image.
  */
 #include <errno.h>
 #include <linux/pci_regs.h>
@@ -306,6 +308,128 @@ static void looped_chain(void **state)
 	free(d);
 }
 
+/* ---- VPD ------------------------------------------------------------ */
+
+#define VPD_CAP 0xd0
+
+/* nic() with a VPD capability after MSI-X, serving @img[@len]. */
+static struct fake_device *nic_vpd(const uint8_t *img, unsigned len)
+{
+	struct fake_device *d = nic();
+	d->config[0x9c + PCI_CAP_LIST_NEXT] = VPD_CAP;
+	d->config[VPD_CAP + PCI_CAP_LIST_ID] = PCI_CAP_ID_VPD;
+	d->vpd_cap = VPD_CAP;
+	assert_true(len <= sizeof(d->vpd));
+	memcpy(d->vpd, img, len);
+	d->vpd_len = len;
+	return d;
+}
+
+/* Run lsvfio (text, then JSON) on @d: the VPD line, the JSON "vpd". */
+static void vpd_case(struct fake_device *d, const char *line, const char *json_error,
+		     double max_secs)
+{
+	struct fake_server s;
+	assert_int_equal(fake_server_start(&s, d), 0);
+	struct lsv_result r;
+	run(&r, NULL, s.path);
+	assert_int_equal(r.status, 0);
+	assert_string_equal(r.err, "");
+	assert_true(r.secs < max_secs);
+	assert_line(r.out, "Capabilities: [d0]", "Capabilities: [d0] Vital Product Data");
+	assert_line(r.out, "VPD:", line);
+	/* The rest of the device is decoded all the same. */
+	assert_line(r.out, "Capabilities: [180", "Capabilities: [180 v1] Single Root "
+		    "I/O Virtualization (SR-IOV)");
+	lsv_result_free(&r);
+
+	run(&r, "--json", s.path);
+	assert_int_equal(r.status, 0);
+	json_object *doc = json_tokener_parse(r.out);
+	assert_non_null(doc);
+	json_object *dev = json_object_array_get_idx(json_object_object_get(doc, "devices"), 0);
+	json_object *caps = json_object_object_get(dev, "capabilities");
+	json_object *vpd = json_object_object_get(json_object_array_get_idx(caps, 2), "vpd");
+	assert_non_null(vpd);
+	assert_string_equal(json_object_get_string(json_object_object_get(vpd, "error")),
+			    json_error);
+	assert_false(json_object_get_boolean(json_object_object_get(vpd, "end")));
+	json_object_put(doc);
+	lsv_result_free(&r);
+	fake_server_stop(&s);
+	free(d);
+}
+
+/* F never rises: given up on after a bounded wait, once. */
+static void vpd_never_completes(void **state)
+{
+	(void)state;
+	static const uint8_t img[] = { 0x82, 1, 0, 'x', 0x78, 0, 0, 0 };
+	struct fake_device *d = nic_vpd(img, sizeof(img));
+	d->vpd_stuck = true;
+	vpd_case(d, "VPD: not readable at offset 0x0: the device did not complete "
+		 "the read (F stayed 0)", "not readable at offset 0x0: the device "
+		 "did not complete the read (F stayed 0)", 3);
+}
+
+/* The image says more than the device has: read up to where it stops. */
+static void vpd_stops_midway(void **state)
+{
+	(void)state;
+	static const uint8_t img[16] = { 0x82, 3, 0, 'n', 'i', 'c', 0x90, 100, 0,
+					 'P', 'N', 2, 'x', 'y' };
+	struct fake_device *d = nic_vpd(img, sizeof(img));
+	struct fake_server s;
+	assert_int_equal(fake_server_start(&s, d), 0);
+	struct lsv_result r;
+	run(&r, NULL, s.path);
+	assert_int_equal(r.status, 0);
+	assert_line(r.out, "Product Name:", "Product Name: nic");
+	assert_line(r.out, "VPD:", "VPD: not readable at offset 0x10: the device did "
+		    "not complete the read (F stayed 0)");
+	lsv_result_free(&r);
+	fake_server_stop(&s);
+	free(d);
+}
+
+/* A backend that refuses config writes (the kernel's, for a read-only open). */
+static void vpd_write_refused(void **state)
+{
+	(void)state;
+	static const uint8_t img[] = { 0x78, 0, 0, 0 };
+	struct fake_device *d = nic_vpd(img, sizeof(img));
+	d->vpd_cap = 0;
+	vpd_case(d, "VPD: not readable at offset 0x0: Operation not supported",
+		 "not readable at offset 0x0: Operation not supported", 3);
+}
+
+/* A tag no VPD has: malformed, said so, and nothing past it is asked for. */
+static void vpd_malformed(void **state)
+{
+	(void)state;
+	static const uint8_t img[] = { 0x82, 3, 0, 'a', 'b', 'c', 0x12, 0x34,
+				       0x78, 0, 0, 0 };
+	vpd_case(nic_vpd(img, sizeof(img)),
+		 "VPD: malformed at offset 0x6: unknown resource tag 0x12",
+		 "malformed at offset 0x6: unknown resource tag 0x12", 3);
+
+	/* The next run's hex dump shows the VPD registers as the last read
+	 * left them: address 4 (the dword with the bad tag), F set. */
+	struct fake_device *d = nic_vpd(img, sizeof(img));
+	struct fake_server s;
+	assert_int_equal(fake_server_start(&s, d), 0);
+	struct lsv_result r;
+	run(&r, NULL, s.path);
+	assert_int_equal(r.status, 0);
+	lsv_result_free(&r);
+	run(&r, "-v", s.path);
+	assert_int_equal(r.status, 0);
+	assert_line(r.out, "d0:", "d0: 03 00 04 80 62 63 12 34 00 00 00 00 00 00 00 00");
+	lsv_result_free(&r);
+	fake_server_stop(&s);
+	free(d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -315,6 +439,10 @@ int main(void)
 		cmocka_unit_test(not_pci),
 		cmocka_unit_test(too_many_regions),
 		cmocka_unit_test(looped_chain),
+		cmocka_unit_test(vpd_never_completes),
+		cmocka_unit_test(vpd_stops_midway),
+		cmocka_unit_test(vpd_write_refused),
+		cmocka_unit_test(vpd_malformed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
