@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -30,6 +31,43 @@ int raw_connect(const char *path)
 	return fd;
 }
 
+/*
+ * $UVFIO_SERVE_WRAPPER ("valgrind --error-exitcode=99 ..."): a command the
+ * server runs under, split at spaces and looked up in $PATH.  Its
+ * --error-exitcode, when it has one, is the status that means "the
+ * wrapper found errors in the server".
+ */
+static const char *serve_wrapper(void)
+{
+	const char *w = getenv("UVFIO_SERVE_WRAPPER");
+	return w && *w ? w : NULL;
+}
+
+static int wrapper_error_status(void)
+{
+	const char *w = serve_wrapper();
+	const char *e = w ? strstr(w, "--error-exitcode=") : NULL;
+	return e ? atoi(e + strlen("--error-exitcode=")) : -1;
+}
+
+/*
+ * A test that ignores how a server ended (a stop on an error path, a
+ * server expected to be killed) must still fail when the wrapper found
+ * errors in it: the test program's exit status is made non-zero.
+ */
+static pid_t wrapper_owner;
+static bool wrapper_failed;
+
+static void wrapper_atexit(void)
+{
+	if (wrapper_failed && getpid() == wrapper_owner) {
+		fprintf(stderr, "FAILED: a uvfio-serve run under '%s' reported errors\n",
+			serve_wrapper());
+		fflush(NULL);
+		_exit(98);
+	}
+}
+
 int served_start(struct served *s, const char *model, const char *const *extra)
 {
 	const char *bin = getenv("UVFIO_SERVE");
@@ -42,20 +80,36 @@ int served_start(struct served *s, const char *model, const char *const *extra)
 	snprintf(s->path, sizeof(s->path), "%s/%s.sock", s->dir, model);
 	char sockarg[160];
 	snprintf(sockarg, sizeof(sockarg), "--socket-path=%s", s->path);
-	const char *argv[32] = { bin, model, sockarg };
-	int n = 3;
-	for (int i = 0; extra && extra[i] && n < 31; i++)
+
+	const char *argv[64];
+	int n = 0;
+	char wbuf[512] = "";
+	if (serve_wrapper()) {
+		if (!wrapper_owner) {
+			wrapper_owner = getpid();
+			atexit(wrapper_atexit);
+		}
+		snprintf(wbuf, sizeof(wbuf), "%s", serve_wrapper());
+		for (char *save, *t = strtok_r(wbuf, " ", &save); t && n < 24;
+		     t = strtok_r(NULL, " ", &save))
+			argv[n++] = t;
+	}
+	argv[n++] = bin;
+	argv[n++] = model;
+	argv[n++] = sockarg;
+	for (int i = 0; extra && extra[i] && n < 63; i++)
 		argv[n++] = extra[i];
 	argv[n] = NULL;
 	pid_t pid = fork();
 	if (pid < 0)
 		return -errno;
 	if (pid == 0) {
-		execv(bin, (char *const *)argv);
+		execvp(argv[0], (char *const *)argv);
 		_exit(127);
 	}
 	s->pid = pid;
-	for (int i = 0; i < 500; i++) {
+	/* Up to 30 s: a server under valgrind on a busy machine is slow. */
+	for (int i = 0; i < 3000; i++) {
 		int fd = raw_connect(s->path);
 		if (fd >= 0) {
 			/* The probe connection is served and dropped. */
@@ -65,6 +119,8 @@ int served_start(struct served *s, const char *model, const char *const *extra)
 		int st;
 		if (waitpid(pid, &st, WNOHANG) == pid) {
 			s->pid = 0;
+			if (WIFEXITED(st) && WEXITSTATUS(st) == wrapper_error_status())
+				wrapper_failed = true;
 			return -ECHILD;
 		}
 		struct timespec ts = { 0, 10 * 1000 * 1000 };
@@ -79,7 +135,11 @@ bool served_alive(struct served *s)
 	if (s->pid <= 0)
 		return false;
 	int st;
-	return waitpid(s->pid, &st, WNOHANG) == 0;
+	pid_t r = waitpid(s->pid, &st, WNOHANG);
+	if (r == s->pid && WIFEXITED(st) &&
+	    WEXITSTATUS(st) == wrapper_error_status())
+		wrapper_failed = true;
+	return r == 0;
 }
 
 int served_stop(struct served *s)
@@ -91,6 +151,11 @@ int served_stop(struct served *s)
 		if (waitpid(s->pid, &st, 0) == s->pid && WIFEXITED(st))
 			status = WEXITSTATUS(st);
 		s->pid = 0;
+		if (status >= 0 && status == wrapper_error_status()) {
+			fprintf(stderr, "uvfio-serve: '%s' found errors (exit status %d)\n",
+				serve_wrapper(), status);
+			wrapper_failed = true;
+		}
 	}
 	unlink(s->path);
 	rmdir(s->dir);
@@ -105,7 +170,8 @@ int served_stop_checked(struct served *s)
 	return st == 0 ? 0 : -1;
 }
 
-static int count_dir(const char *dir)
+/* Entries of /proc/.../fd named below @limit (all when @limit < 0). */
+static int count_dir(const char *dir, long limit)
 {
 	DIR *d = opendir(dir);
 	if (!d)
@@ -113,22 +179,52 @@ static int count_dir(const char *dir)
 	int n = 0;
 	struct dirent *e;
 	while ((e = readdir(d)))
-		if (e->d_name[0] != '.')
+		if (e->d_name[0] != '.' && (limit < 0 || atol(e->d_name) < limit))
 			n++;
 	closedir(d);
-	return n - 1;  /* the DIR's own fd */
+	return n;
 }
 
 int count_open_fds(void)
 {
-	return count_dir("/proc/self/fd");
+	return count_dir("/proc/self/fd", -1) - 1;  /* the DIR's own fd */
+}
+
+/*
+ * valgrind keeps its own fds (the executable, a log pipe, vgdb's FIFO,
+ * files it reads debug info from for a moment) in the top 12 slots below
+ * the process's open-file limit, which it lowers by as much for the
+ * program it runs.  Under $UVFIO_SERVE_WRAPPER those slots are not the
+ * server's and are not counted.
+ */
+#define WRAPPER_RESERVED_FDS 12
+
+static long nofile_soft_limit(pid_t pid)
+{
+	char p[64], line[256];
+	snprintf(p, sizeof(p), "/proc/%d/limits", (int)pid);
+	FILE *f = fopen(p, "r");
+	long soft = -1;
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Max open files %ld", &soft) == 1)
+			break;
+	fclose(f);
+	return soft;
 }
 
 int count_process_fds(pid_t pid)
 {
 	char p[64];
+	long limit = -1;
+	if (serve_wrapper()) {
+		limit = nofile_soft_limit(pid);
+		if (limit > WRAPPER_RESERVED_FDS)
+			limit -= WRAPPER_RESERVED_FDS;
+	}
 	snprintf(p, sizeof(p), "/proc/%d/fd", (int)pid);
-	return count_dir(p) + 1;
+	return count_dir(p, limit);
 }
 
 void test_client_log(void *opaque, int prio, const char *msg)

@@ -16,6 +16,10 @@ struct served {
  * Start `uvfio-serve MODEL --socket-path=<tmp> EXTRA...` ($UVFIO_SERVE)
  * and wait until its socket accepts connections.  @extra is a
  * NULL-terminated argument list or NULL.  Returns 0 or -errno.
+ * With $UVFIO_SERVE_WRAPPER set (e.g. "valgrind --error-exitcode=99 -q")
+ * the server runs under that command; a server the wrapper ends with its
+ * --error-exitcode fails served_stop_checked() and, even where a test
+ * ignores the status, makes the test program exit non-zero.
  */
 int served_start(struct served *s, const char *model, const char *const *extra);
 /* SIGTERM it, wait, and return its exit status (or -1 when killed). */
@@ -31,7 +35,8 @@ int raw_connect(const char *path);
 
 /* Number of open fds in this process. */
 int count_open_fds(void);
-/* Number of open fds of process @pid. */
+/* Number of open fds of process @pid (under $UVFIO_SERVE_WRAPPER, not
+ * counting the fds valgrind keeps for itself). */
 int count_process_fds(pid_t pid);
 
 /* Client options for tests: silent, or logging to stderr when
