@@ -36,15 +36,41 @@ meson test -C build --suite vm --verbose --print-errorlogs
 echo "=== QEMU 11 vfio-user-pci client → uvfio-serve (tests/qemu/run.sh)"
 meson test -C build --suite qemu --verbose --print-errorlogs
 
-echo "=== meson install + build a program against the installed library"
+echo "=== meson install + programs built against the installed library, run"
+# The demo (examples/demo.c) built twice from the install tree alone: with
+# the shared library (run with LD_LIBRARY_PATH into the tree), and fully
+# static with libuvfio.a (pkg-config --static adds json-c's archive and
+# -pthread).  Both drive the installed uvfio-serve's testdev on a
+# temporary socket; the demo exits 0 only when every exchange checked out.
 inst=$(mktemp -d /tmp/uvfio-install.XXXXXX)
+srv=
+trap '[ -n "$srv" ] && kill "$srv" 2>/dev/null; rm -rf "$inst"' EXIT
 DESTDIR=$inst meson install -C build --quiet
-pc=$(dirname "$(find "$inst" -name uvfio.pc)")
-PKG_CONFIG_SYSROOT_DIR=$inst PKG_CONFIG_PATH=$pc \
-	gcc -Wall -Werror -o "$inst/demo" examples/demo.c -I. \
-	$(PKG_CONFIG_SYSROOT_DIR=$inst PKG_CONFIG_PATH=$pc pkg-config --cflags --libs uvfio)
-test -x "$inst/demo" && echo "installed library: a client program builds and links"
+pcdir=$(dirname "$(find "$inst" -name uvfio.pc)")
+libdir=$(dirname "$pcdir")
+pkgc() { PKG_CONFIG_SYSROOT_DIR=$inst PKG_CONFIG_PATH=$pcdir pkg-config "$@"; }
+gcc -Wall -Werror -o "$inst/demo" examples/demo.c -I. $(pkgc --cflags --libs uvfio)
+gcc -Wall -Werror -static -o "$inst/demo-static" examples/demo.c -I. \
+	$(pkgc --static --cflags --libs uvfio)
+deps=$(LD_LIBRARY_PATH=$libdir ldd "$inst/demo")
+case $deps in *"libuvfio.so.0 => $libdir/"*) ;;
+	*) echo "demo does not load the installed libuvfio.so: $deps"; exit 1 ;;
+esac
+if ldd "$inst/demo-static" >/dev/null 2>&1; then
+	echo "demo-static is not a static executable"; exit 1
+fi
+"$(find "$inst" -name uvfio-serve -type f)" testdev --socket-path="$inst/testdev.sock" &
+srv=$!
+for _ in $(seq 200); do [ -S "$inst/testdev.sock" ] && break; sleep 0.05; done
+LD_LIBRARY_PATH=$libdir "$inst/demo" "$inst/testdev.sock" >"$inst/demo.out"
+"$inst/demo-static" "$inst/testdev.sock" >"$inst/demo-static.out"
+kill -TERM "$srv"
+wait "$srv"
+srv=
+echo "installed library: the demo linked shared and static ran against testdev:"
+grep "BAR0 ID register" "$inst/demo.out" "$inst/demo-static.out"
 rm -rf "$inst"
+trap - EXIT
 
 echo "=== clang build (warnings are errors)"
 CC=clang run_build build-clang
@@ -72,6 +98,5 @@ echo "=== valgrind: protocol and integration tests, client and server"
 vg='valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite -q'
 UVFIO_SERVE_WRAPPER=$vg meson test -C build --num-processes "$jobs" --print-errorlogs \
 	--suite proto --suite integration --timeout-multiplier 4 --wrapper "$vg"
-
 
 echo "=== all tests passed"
