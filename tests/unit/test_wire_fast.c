@@ -4,7 +4,9 @@
  * received straight into a caller's buffer (sink) and only for the reply
  * it names, messages assembled while sleeping in recvmsg (vu_rx_wait)
  * with SO_RCVTIMEO bounding the wait, small messages sent as one buffer,
- * and fds a peer attaches past a message's first bytes never handed on.
+ * a message with fds sent by one sendmsg (the peer gets header, payload
+ * and fds from one recvmsg), and fds a peer attaches past a message's
+ * first bytes never handed on.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -307,6 +309,93 @@ static void test_fds_past_the_header_are_dropped(void **state)
 	assert_int_equal(count_open_fds(), base);
 }
 
+/* One recvmsg of up to @len bytes; the fds it brought into @rfd. */
+static ssize_t recv_with_fds(int sock, void *buf, size_t len, int *rfd,
+			     unsigned *nfds)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * 8)];
+		struct cmsghdr align;
+	} ctl;
+	memset(&ctl, 0, sizeof(ctl));
+	struct iovec riov = { buf, len };
+	struct msghdr mh = { .msg_iov = &riov, .msg_iovlen = 1,
+			     .msg_control = ctl.buf,
+			     .msg_controllen = sizeof(ctl.buf) };
+	ssize_t n = recvmsg(sock, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	*nfds = 0;
+	if (n < 0)
+		return n;
+	assert_false(mh.msg_flags & (MSG_CTRUNC | MSG_TRUNC));
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+		assert_int_equal(c->cmsg_level, SOL_SOCKET);
+		assert_int_equal(c->cmsg_type, SCM_RIGHTS);
+		unsigned k = (unsigned)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+		assert_true(*nfds + k <= 8);
+		memcpy(rfd + *nfds, CMSG_DATA(c), k * sizeof(int));
+		*nfds += k;
+	}
+	return n;
+}
+
+/*
+ * Header, payload and fds leave in one sendmsg: a single recvmsg on the
+ * peer returns every byte of the message and both fds, and a recvmsg of
+ * the header alone gets the fds with it.  (Sending the header with the
+ * fds, then the payload, fails the first; the header, then the payload
+ * with the fds, the second.)
+ */
+static void test_one_sendmsg_with_fds(void **state)
+{
+	struct pair *p = *state;
+	uint8_t payload[100];
+	for (size_t i = 0; i < sizeof(payload); i++)
+		payload[i] = (uint8_t)(0x30 + i);
+	int fds[2] = { eventfd(0, EFD_CLOEXEC), eventfd(0, EFD_CLOEXEC) };
+	assert_true(fds[0] >= 0 && fds[1] >= 0);
+	assert_int_equal(eventfd_write(fds[1], 42), 0);
+	struct iovec iov[2] = { { payload, 40 }, { payload + 40, 60 } };
+	struct vu_hdr h = { .msg_id = 77, .command = VU_CMD_DEVICE_SET_IRQS };
+	assert_int_equal(vu_send(p->a, &h, iov, 2, fds, 2, 1000), 0);
+	assert_int_equal(h.msg_size, 16 + sizeof(payload));
+
+	uint8_t got[4096];
+	int rfd[8];
+	unsigned nfds;
+	assert_int_equal(recv_with_fds(p->b, got, sizeof(got), rfd, &nfds),
+			 16 + sizeof(payload));
+	assert_memory_equal(got, &h, 16);
+	assert_memory_equal(got + 16, payload, sizeof(payload));
+	assert_int_equal(nfds, 2);
+	/* The same eventfds, in order: the second holds the 42. */
+	eventfd_t v = 0;
+	assert_int_equal(eventfd_read(rfd[1], &v), 0);
+	assert_int_equal(v, 42);
+	assert_int_equal(eventfd_write(rfd[0], 5), 0);
+	assert_int_equal(eventfd_read(fds[0], &v), 0);
+	assert_int_equal(v, 5);
+	/* Nothing else was sent. */
+	assert_int_equal(recv(p->b, got, sizeof(got), MSG_DONTWAIT), -1);
+	assert_int_equal(errno, EAGAIN);
+	for (int i = 0; i < 2; i++)
+		close(rfd[i]);
+
+	/* Again, read as a receiver does: the header first, fds with it. */
+	h.msg_id = 78;
+	assert_int_equal(vu_send(p->a, &h, iov, 2, fds, 2, 1000), 0);
+	assert_int_equal(recv_with_fds(p->b, got, 16, rfd, &nfds), 16);
+	assert_int_equal(nfds, 2);
+	assert_memory_equal(got, &h, 16);
+	assert_int_equal(recv_with_fds(p->b, got, sizeof(got), rfd + 2, &nfds),
+			 sizeof(payload));
+	assert_int_equal(nfds, 0);
+	assert_memory_equal(got, payload, sizeof(payload));
+	for (int i = 0; i < 2; i++) {
+		close(rfd[i]);
+		close(fds[i]);
+	}
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup_pair, teardown_pair)
 
 int main(void)
@@ -316,6 +405,7 @@ int main(void)
 		T(test_sink_ignores_other_messages),
 		T(test_wait_assembles_and_times_out),
 		T(test_small_send_is_whole),
+		T(test_one_sendmsg_with_fds),
 		T(test_fds_past_the_header_are_dropped),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
