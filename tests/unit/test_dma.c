@@ -2,17 +2,22 @@
 /*
  * The DMA map table: exact map/unmap, overlap refusal, argument checks,
  * the map limit, and device access through fd-backed windows (checked
- * through the memfd) and fd-less ones (through the transport).
+ * through the memfd) and fd-less ones (through the transport); a window
+ * mapped with its flags' protection only, and lookups that stay
+ * logarithmic in the number of windows.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
+#include <inttypes.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -467,6 +472,192 @@ static void test_free_releases_windows(void **state)
 	assert_int_equal(count_open_fds(), base);
 }
 
+/* The permission string ("r--s", "rw-s") of the mapping holding @addr. */
+static void perms_of(const void *addr, char perms[5])
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	assert_non_null(f);
+	char line[512];
+	uintptr_t a = (uintptr_t)addr;
+	strcpy(perms, "none");
+	while (fgets(line, sizeof(line), f)) {
+		uintptr_t lo, hi;
+		char p[5];
+		if (sscanf(line, "%" SCNxPTR "-%" SCNxPTR " %4s", &lo, &hi, p) != 3)
+			continue;
+		if (a >= lo && a < hi) {
+			memcpy(perms, p, 5);
+			break;
+		}
+	}
+	fclose(f);
+}
+
+/*
+ * Check one READ-only window on @fd (a file that cannot be mapped
+ * writable, for the reason @werr gives): it maps, shared and read-only;
+ * the device reads the file's data through it and a device write is
+ * refused; READ|WRITE and WRITE windows on the same file fail with
+ * -@werr and leave nothing mapped.
+ */
+static void read_only_window(struct uvfio_dev *dev, int fd, int werr,
+			     uint32_t want)
+{
+	const uint64_t iova = 0x700000;
+	assert_int_equal(map_fd(dev, VU_DMA_FLAG_READ, PG, iova, PG, fd), 0);
+	const struct dev_dma_window *w = dev_dma_find(dev, iova);
+	assert_non_null(w);
+	assert_non_null(w->map);
+	char p[5];
+	perms_of(w->map, p);
+	assert_string_equal(p, "r--s");
+	perms_of((const uint8_t *)w->map + PG - 1, p);
+	assert_string_equal(p, "r--s");
+	uint32_t v = 0;
+	assert_int_equal(uvfio_dev_dma_read(dev, iova + 16, &v, 4), 0);
+	assert_int_equal(v, want);
+	uint32_t x = 0xbad0bad0;
+	assert_int_equal(uvfio_dev_dma_write(dev, iova + 16, &x, 4), -EPERM);
+	assert_int_equal(dev_dma_unmap(dev, 0, iova, PG), 0);
+
+	assert_int_equal(map_fd(dev, RW, PG, iova, PG, fd), -werr);
+	assert_int_equal(map_fd(dev, VU_DMA_FLAG_WRITE, PG, iova, PG, fd), -werr);
+	assert_int_equal(uvfio_dev_dma_count(dev), 0);
+	assert_null(dev_dma_find(dev, iova));
+	/* READ again, after the failures: still fine. */
+	assert_int_equal(map_fd(dev, VU_DMA_FLAG_READ, PG, iova, PG, fd), 0);
+	assert_int_equal(uvfio_dev_dma_read(dev, iova + 16, &v, 4), 0);
+	assert_int_equal(v, want);
+	assert_int_equal(dev_dma_unmap(dev, 0, iova, PG), 0);
+}
+
+/*
+ * A READ window is mapped read-only, so a client may give a file it
+ * only has read access to (or one sealed against writes): the device
+ * gets it, and a READ|WRITE window on it is refused by mmap's errno.
+ */
+static void test_read_window_mapped_read_only(void **state)
+{
+	struct uvfio_dev *dev = ((struct fixture *)*state)->dev;
+	int memfd = memfd_create("dma-ro", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	assert_true(memfd >= 0);
+	assert_int_equal(ftruncate(memfd, 2 * PG), 0);
+	uint32_t v = 0x0dd0c0de;
+	assert_int_equal(pwrite(memfd, &v, 4, PG + 16), 4);
+
+	/* The same file opened read-only: mmap with PROT_WRITE is EACCES. */
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", memfd);
+	int ro = open(path, O_RDONLY | O_CLOEXEC);
+	assert_true(ro >= 0);
+	read_only_window(dev, ro, EACCES, 0x0dd0c0de);
+	close(ro);
+
+	/* Sealed against writes: mmap with PROT_WRITE, MAP_SHARED is EPERM. */
+	v = 0x5ea1ed00;
+	assert_int_equal(pwrite(memfd, &v, 4, PG + 16), 4);
+	assert_int_equal(fcntl(memfd, F_ADD_SEALS, F_SEAL_WRITE), 0);
+	read_only_window(dev, memfd, EPERM, 0x5ea1ed00);
+	close(memfd);
+}
+
+/*
+ * Lookups are a binary search: the time for one grows with log(n), not
+ * n.  Lookups among 65535 windows against lookups among 16, as thread
+ * CPU time (not disturbed by other processes on the machine), the median
+ * of several interleaved runs: a binary search costs a few times more
+ * (16 steps against 4, and cache misses), a linear scan thousands.
+ */
+struct count_tp {
+	unsigned long calls;
+};
+
+static int count_dma_rw(void *opaque, uint64_t iova, void *buf, size_t len,
+			bool write)
+{
+	(void)iova;
+	(void)write;
+	struct count_tp *t = opaque;
+	t->calls++;
+	memset(buf, 0, len);
+	return 0;
+}
+
+#define LOOKUPS 20000u
+#define REPS 9
+
+static uint64_t thread_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static struct uvfio_dev *dev_with_windows(unsigned n, struct count_tp *tp)
+{
+	struct uvfio_dev *dev = uvfio_dev_new("lookup");
+	assert_non_null(dev);
+	assert_int_equal(dev_seal(dev), 0);
+	struct dev_transport t = { .opaque = tp, .dma_rw = count_dma_rw };
+	dev_attach(dev, &t);
+	dev_set_dma_max(dev, n);
+	for (unsigned i = 0; i < n; i++)
+		assert_int_equal(map_nofd(dev, RW, (uint64_t)i * 2 * PG, PG), 0);
+	assert_int_equal(uvfio_dev_dma_count(dev), n);
+	return dev;
+}
+
+/* ns for LOOKUPS reads at scattered windows of @n, and one each side. */
+static uint64_t time_lookups(struct uvfio_dev *dev, unsigned n, uint32_t seed)
+{
+	uint32_t x = seed;
+	uint64_t t0 = thread_ns();
+	for (unsigned k = 0; k < LOOKUPS; k++) {
+		x = x * 1664525u + 1013904223u;
+		unsigned i = (x >> 8) % n;
+		uint64_t iova = (uint64_t)i * 2 * PG + ((x >> 4) & 0xff8);
+		uint32_t v;
+		if (uvfio_dev_dma_read(dev, iova, &v, 4) != 0)
+			fail_msg("lookup of window %u failed", i);
+		/* The gap after it is no window: a miss is searched too. */
+		if (dev_dma_find(dev, iova + PG) != NULL)
+			fail_msg("gap after window %u found", i);
+	}
+	return thread_ns() - t0;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static void test_lookup_is_logarithmic(void **state)
+{
+	(void)state;
+	struct count_tp tsmall = { 0 }, tbig = { 0 };
+	struct uvfio_dev *small = dev_with_windows(16, &tsmall);
+	struct uvfio_dev *big = dev_with_windows(65535, &tbig);
+	uint64_t ts[REPS], tb[REPS];
+	time_lookups(small, 16, 1);     /* warm up */
+	time_lookups(big, 65535, 1);
+	for (int r = 0; r < REPS; r++) {
+		ts[r] = time_lookups(small, 16, 7u + (uint32_t)r);
+		tb[r] = time_lookups(big, 65535, 7u + (uint32_t)r);
+	}
+	assert_int_equal(tsmall.calls, (REPS + 1) * LOOKUPS);
+	assert_int_equal(tbig.calls, (REPS + 1) * LOOKUPS);
+	qsort(ts, REPS, sizeof(ts[0]), cmp_u64);
+	qsort(tb, REPS, sizeof(tb[0]), cmp_u64);
+	uint64_t ms = ts[REPS / 2] ? ts[REPS / 2] : 1, mb = tb[REPS / 2];
+	double ratio = (double)mb / (double)ms;
+	print_message("%u lookups: %.1f us among 16 windows, %.1f us among 65535: x%.1f\n",
+		      LOOKUPS, (double)ms / 1e3, (double)mb / 1e3, ratio);
+	assert_true(ratio < 25.0);
+	uvfio_dev_free(small);
+	uvfio_dev_free(big);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -483,6 +674,8 @@ int main(void)
 		T(test_permissions_eperm),
 		T(test_outside_windows_efault),
 		T(test_fdless_windows_use_transport),
+		T(test_read_window_mapped_read_only),
+		cmocka_unit_test(test_lookup_is_logarithmic),
 		cmocka_unit_test(test_no_client_enotconn),
 		cmocka_unit_test(test_free_releases_windows),
 	};
