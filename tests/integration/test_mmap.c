@@ -2,17 +2,23 @@
 /*
  * Region mmap: BAR2 mapped whole and shared with the device's memory,
  * BAR4 mapped sparse (areas accessible, holes reserved and inaccessible,
- * accesses to holes going through messages).
+ * accesses to holes going through messages), and the API's accesses
+ * inside a mapping done through it: they complete while the server is
+ * stopped (SIGSTOP), where an access to a hole waits for the server.
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -279,6 +285,185 @@ static void map_unmap_cycles(void **state)
 	uvfio_device_close(d);
 }
 
+/*
+ * Accesses run on a thread; the test waits for them with a deadline, so
+ * that an access that went by message to the stopped server fails the
+ * test (after the server is let go on) instead of hanging it.
+ */
+struct access_job {
+	struct uvfio_device *d;
+	uint8_t *bar2, *bar4;
+	int result;                 /* 0, or the first step that failed */
+	bool done;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	void (*fn)(struct access_job *j);
+};
+
+static void *access_thread(void *arg)
+{
+	struct access_job *j = arg;
+	j->fn(j);
+	pthread_mutex_lock(&j->lock);
+	j->done = true;
+	pthread_cond_signal(&j->cond);
+	pthread_mutex_unlock(&j->lock);
+	return NULL;
+}
+
+/* Start @fn on a thread; true when it finished within @ms. */
+static bool run_job(struct access_job *j, pthread_t *t, unsigned ms)
+{
+	struct timespec dl;
+	clock_gettime(CLOCK_REALTIME, &dl);
+	dl.tv_sec += ms / 1000;
+	dl.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (dl.tv_nsec >= 1000000000L) {
+		dl.tv_sec++;
+		dl.tv_nsec -= 1000000000L;
+	}
+	j->done = false;
+	j->result = -1;
+	pthread_mutex_init(&j->lock, NULL);
+	pthread_cond_init(&j->cond, NULL);
+	assert_int_equal(pthread_create(t, NULL, access_thread, j), 0);
+	pthread_mutex_lock(&j->lock);
+	while (!j->done &&
+	       pthread_cond_timedwait(&j->cond, &j->lock, &dl) == 0)
+		;
+	bool done = j->done;
+	pthread_mutex_unlock(&j->lock);
+	return done;
+}
+
+static void job_join(struct access_job *j, pthread_t t)
+{
+	pthread_join(t, NULL);
+	pthread_mutex_destroy(&j->lock);
+	pthread_cond_destroy(&j->cond);
+}
+
+#define STEP(n, cond) do { if (!(cond)) { j->result = (n); return; } } while (0)
+
+/* Only offsets inside BAR2's mapping and BAR4's areas. */
+static void mapped_accesses(struct access_job *j)
+{
+	uint32_t v = 0;
+	uint64_t q = 0;
+	/* API write, seen in the mapping; mapping write, seen by the API. */
+	STEP(1, uvfio_region_write32(j->d, BAR2, 0x3000, 0xc0ffee01) == 0);
+	STEP(2, !memcmp(j->bar2 + 0x3000, &(uint32_t){ 0xc0ffee01 }, 4));
+	memcpy(j->bar2 + 0x3004, &(uint32_t){ 0x5eed0002 }, 4);
+	STEP(3, uvfio_region_read32(j->d, BAR2, 0x3004, &v) == 0);
+	STEP(4, v == 0x5eed0002);
+	STEP(5, uvfio_region_read64(j->d, BAR2, 0x3000, &q) == 0);
+	STEP(6, q == 0x5eed0002c0ffee01ull);
+	/* The last word of the 128 MiB BAR. */
+	STEP(7, uvfio_region_write32(j->d, BAR2, TESTDEV_BAR2_SIZE - 4,
+				     0xe11d0003) == 0);
+	STEP(8, !memcmp(j->bar2 + TESTDEV_BAR2_SIZE - 4,
+			&(uint32_t){ 0xe11d0003 }, 4));
+	/* Both of BAR4's areas, edges included. */
+	STEP(9, uvfio_region_write32(j->d, BAR4, 0x1000, 0xa4ea0004) == 0);
+	STEP(10, !memcmp(j->bar4 + 0x1000, &(uint32_t){ 0xa4ea0004 }, 4));
+	memcpy(j->bar4 + 0xfffc, &(uint32_t){ 0xa4ea0005 }, 4);
+	STEP(11, uvfio_region_read32(j->d, BAR4, 0xfffc, &v) == 0);
+	STEP(12, v == 0xa4ea0005);
+	STEP(13, uvfio_region_read32(j->d, BAR4, 0x8000, &v) == 0);
+	STEP(14, !memcmp(j->bar4 + 0x8000, &v, 4));
+	/* A bulk read inside an area. */
+	uint8_t buf[0x800];
+	STEP(15, uvfio_region_read(j->d, BAR4, 0x9000, buf, sizeof(buf)) ==
+		 (ssize_t)sizeof(buf));
+	STEP(16, !memcmp(buf, j->bar4 + 0x9000, sizeof(buf)));
+	j->result = 0;
+}
+
+/* A hole of BAR4: by message. */
+static void hole_access(struct access_job *j)
+{
+	uint32_t v = 0;
+	STEP(1, uvfio_region_read32(j->d, BAR4, 0x4010, &v) == 0);
+	STEP(2, v == 0x401e0006);
+	STEP(3, uvfio_region_write32(j->d, BAR4, 0x4014, 0x401e0007) == 0);
+	j->result = 0;
+}
+
+/* Never leave the server stopped for the tests after a failure. */
+static int cont_server(void **state)
+{
+	(void)state;
+	if (g_srv.pid > 0)
+		kill(g_srv.pid, SIGCONT);
+	return 0;
+}
+
+static void stop_server(void)
+{
+	assert_int_equal(kill(g_srv.pid, SIGSTOP), 0);
+	int st;
+	assert_int_equal(waitpid(g_srv.pid, &st, WUNTRACED), g_srv.pid);
+	assert_true(WIFSTOPPED(st));
+}
+
+static void cont_server_now(void)
+{
+	assert_int_equal(kill(g_srv.pid, SIGCONT), 0);
+	int st;
+	/* Collect the "continued" report so it is not mistaken later. */
+	waitpid(g_srv.pid, &st, WCONTINUED | WNOHANG);
+}
+
+static void mapped_access_while_server_stopped(void **state)
+{
+	(void)state;
+	struct uvfio_device *d = open_dev();
+	void *a2 = NULL, *a4 = NULL;
+	assert_int_equal(uvfio_region_mmap(d, BAR2, &a2), 0);
+	assert_int_equal(uvfio_region_mmap(d, BAR4, &a4), 0);
+	assert_int_equal(uvfio_region_write32(d, BAR4, 0x4010, 0x401e0006), 0);
+	struct access_job j = { .d = d, .bar2 = a2, .bar4 = a4 };
+	pthread_t t;
+
+	stop_server();
+	j.fn = mapped_accesses;
+	bool done = run_job(&j, &t, 10000);
+	if (!done)
+		cont_server_now();   /* the stuck access gets its answer */
+	job_join(&j, t);
+	if (!done)
+		fail_msg("an access inside a mapping waited for the stopped server");
+	if (j.result)
+		fail_msg("access step %d failed", j.result);
+
+	/* A hole is not mapped: that access waits for the server... */
+	j.fn = hole_access;
+	done = run_job(&j, &t, 300);
+	cont_server_now();
+	/* ...and completes once it runs again. */
+	if (!done) {
+		pthread_mutex_lock(&j.lock);
+		while (!j.done)
+			pthread_cond_wait(&j.cond, &j.lock);
+		pthread_mutex_unlock(&j.lock);
+	}
+	job_join(&j, t);
+	assert_false(done);
+	assert_int_equal(j.result, 0);
+	uint32_t v = 0;
+	assert_int_equal(uvfio_region_read32(d, BAR4, 0x4014, &v), 0);
+	assert_int_equal(v, 0x401e0007);
+
+	/* What was written through the mapping is the device's memory. */
+	assert_int_equal(uvfio_region_munmap(d, BAR2), 0);
+	assert_int_equal(uvfio_region_munmap(d, BAR4), 0);
+	assert_int_equal(uvfio_region_read32(d, BAR2, 0x3004, &v), 0);
+	assert_int_equal(v, 0x5eed0002);
+	assert_int_equal(uvfio_region_read32(d, BAR4, 0xfffc, &v), 0);
+	assert_int_equal(v, 0xa4ea0005);
+	uvfio_device_close(d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -288,6 +473,8 @@ int main(void)
 		cmocka_unit_test(bar4_sparse_mapping),
 		cmocka_unit_test(mmap_refused_where_not_mappable),
 		cmocka_unit_test(map_unmap_cycles),
+		cmocka_unit_test_teardown(mapped_access_while_server_stopped,
+					  cont_server),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
