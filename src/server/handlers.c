@@ -148,7 +148,9 @@ static int handle_version(struct req *q)
 	ours.write_multiple = !srv->opts.no_write_multiple;
 
 	int pair[2] = { -1, -1 };
-	bool twin = peer.twin_socket && !srv->opts.no_twin_socket;
+	/* The twin socket is an fd: not for a client that takes none. */
+	bool twin = peer.twin_socket && !srv->opts.no_twin_socket &&
+		    peer.max_msg_fds > 0;
 	if (twin && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0)
 		twin = false;
 	char *json = vu_caps_to_json(&ours, false, twin ? 0 : -1);
@@ -219,14 +221,22 @@ static int handle_region_info(struct req *q)
 	memset(buf, 0, sizeof(buf));
 	struct vu_region_info *out = (void *)buf;
 	size_t len = sizeof(*out);
+	/*
+	 * A mapping needs the region's fd.  To a client that takes no fds
+	 * (max_msg_fds 0) the region is not mmap-able: no MMAP flag, no
+	 * sparse areas, no fd; it gets at the region by messages.
+	 */
+	bool can_map = q->c->peer.max_msg_fds > 0;
 	out->index = in->index;
 	if (r->present) {
 		out->size = r->size;
 		out->flags = r->flags;
+		if (!can_map)
+			out->flags &= ~(uint32_t)VFIO_REGION_INFO_FLAG_MMAP;
 	}
 	/* Offset of the "next" field to patch; 12 is cap_offset itself. */
 	size_t link = offsetof(struct vu_region_info, cap_offset);
-	if (r->present && r->nr_areas) {
+	if (r->present && r->nr_areas && can_map) {
 		struct vu_cap_sparse_mmap *sp = (void *)(buf + len);
 		put_le32(buf + link, (uint32_t)len);
 		sp->header.id = VFIO_REGION_INFO_CAP_SPARSE_MMAP;
@@ -256,7 +266,7 @@ static int handle_region_info(struct req *q)
 		out->cap_offset = 0;
 		len = sizeof(*out);
 	}
-	bool mmap = r->present && (r->flags & VFIO_REGION_INFO_FLAG_MMAP) &&
+	bool mmap = r->present && (out->flags & VFIO_REGION_INFO_FLAG_MMAP) &&
 		    r->memfd >= 0;
 	return conn_reply(q->c, q->hdr, buf, len, NULL, 0,
 			  mmap ? &r->memfd : NULL, mmap ? 1 : 0);

@@ -2,7 +2,8 @@
 /*
  * Version negotiation against a real uvfio-serve: what must be refused
  * (with an error reply and a close, the server staying up for the next
- * client), minor-version negotiation, the limits announced, twin socket.
+ * client), minor-version negotiation, the limits announced, twin socket,
+ * and a client that takes no fds ("max_msg_fds": 0) never being sent one.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -392,6 +393,105 @@ static void test_limits_follow_options(void **state)
 	assert_int_equal(pc_served_stop(&s), 0);
 }
 
+/* GET_REGION_INFO for @index with room for every cap; the reply in pc->rx. */
+static struct vu_region_info region_info(struct pc *pc, uint32_t index)
+{
+	struct vu_region_info q = { .argsz = 4096, .index = index };
+	assert_int_equal(pc_call(pc, VU_CMD_DEVICE_GET_REGION_INFO, &q, sizeof(q),
+				 NULL, 0), 0);
+	assert_true(vu_rx_len(&pc->rx) >= sizeof(q));
+	struct vu_region_info ri;
+	memcpy(&ri, pc->rx.buf, sizeof(ri));
+	return ri;
+}
+
+/* The cap ids of the reply in pc->rx, in chain order (at most 4). */
+static unsigned cap_ids(const struct pc *pc, const struct vu_region_info *ri,
+			uint16_t ids[4])
+{
+	unsigned n = 0;
+	uint32_t len = vu_rx_len(&pc->rx);
+	for (uint32_t off = ri->cap_offset; off && n < 4; n++) {
+		struct vu_cap_header h;
+		assert_true(off >= sizeof(*ri) && off + sizeof(h) <= len);
+		memcpy(&h, pc->rx.buf + off, sizeof(h));
+		ids[n] = h.id;
+		off = h.next;
+	}
+	return n;
+}
+
+/*
+ * "max_msg_fds": 0 says the client cannot take a single fd.  It gets no
+ * twin socket even when it asks for one, and mappable regions are not
+ * mmap-able to it (no MMAP flag, no sparse areas, no fd attached), while
+ * reads and writes by message work.  The same requests with the default
+ * (1) get the twin socket and the fds: the difference is the limit.
+ */
+static void test_no_fds_to_a_client_that_takes_none(void **state)
+{
+	for (int takes = 0; takes <= 1; takes++) {
+		struct pc pc;
+		pc_connect(&pc);
+		const struct vu_version *v = negotiate(&pc, 0, takes ?
+			"{\"capabilities\":{\"twin_socket\":{\"supported\":true}}}" :
+			"{\"capabilities\":{\"max_msg_fds\":0,\"twin_socket\":"
+			"{\"supported\":true}}}");
+		size_t jlen = vu_rx_len(&pc.rx) - sizeof(*v);
+		struct uvfio_caps caps;
+		int twin;
+		char err[128];
+		assert_int_equal(vu_caps_from_json(v->data, jlen, &caps, &twin,
+						   err, sizeof(err)), 0);
+		assert_int_equal(pc.rx.nfds, takes ? 1 : 0);
+		assert_int_equal(twin, takes ? 0 : -1);
+		assert_int_equal(caps.twin_socket, takes == 1);
+		int tfd = -1;
+		if (takes) {
+			tfd = pc.rx.fds[0];
+			pc.rx.fds[0] = -1;
+		}
+
+		/* BAR2: all of it mappable to a client that takes fds. */
+		struct vu_region_info ri = region_info(&pc, 2);
+		assert_int_equal(ri.size, TESTDEV_BAR2_SIZE);
+		assert_true(ri.flags & VFIO_REGION_INFO_FLAG_READ);
+		assert_true(ri.flags & VFIO_REGION_INFO_FLAG_WRITE);
+		assert_int_equal(!!(ri.flags & VFIO_REGION_INFO_FLAG_MMAP), takes);
+		assert_int_equal(pc.rx.nfds, takes ? 1 : 0);
+
+		/* BAR4: sparse areas only for a client that can map them. */
+		ri = region_info(&pc, 4);
+		assert_int_equal(ri.size, TESTDEV_BAR4_SIZE);
+		assert_int_equal(!!(ri.flags & VFIO_REGION_INFO_FLAG_MMAP), takes);
+		assert_int_equal(pc.rx.nfds, takes ? 1 : 0);
+		uint16_t ids[4];
+		unsigned n = cap_ids(&pc, &ri, ids);
+		assert_int_equal(n, takes ? 1 : 0);
+		if (takes)
+			assert_int_equal(ids[0], VFIO_REGION_INFO_CAP_SPARSE_MMAP);
+		assert_int_equal(!!(ri.flags & VFIO_REGION_INFO_FLAG_CAPS), takes);
+		assert_int_equal(ri.argsz, vu_rx_len(&pc.rx));
+
+		/* Region 9's TYPE cap is no fd: everyone gets it. */
+		ri = region_info(&pc, 9);
+		n = cap_ids(&pc, &ri, ids);
+		assert_int_equal(n, 1);
+		assert_int_equal(ids[0], VFIO_REGION_INFO_CAP_TYPE);
+		assert_int_equal(pc.rx.nfds, 0);
+
+		/* The regions work by message. */
+		pc_wr32(&pc, 2, 0x1000, 0xf00d0000u | (uint32_t)takes);
+		assert_int_equal(pc_rd32(&pc, 2, 0x1000), 0xf00d0000u | (uint32_t)takes);
+		pc_wr32(&pc, 4, 0x1004, 0xbeef0000u | (uint32_t)takes);
+		assert_int_equal(pc_rd32(&pc, 4, 0x1004), 0xbeef0000u | (uint32_t)takes);
+		pc_get_info_ok(&pc);
+		if (tfd >= 0)
+			close(tfd);
+		pc_close(&pc);
+	}
+}
+
 #define T(f) cmocka_unit_test_teardown(f, pc_test_teardown)
 
 int main(void)
@@ -412,6 +512,7 @@ int main(void)
 		T(test_twin_socket_not_offered_otherwise),
 		T(test_twin_socket_refused_by_option),
 		T(test_limits_follow_options),
+		T(test_no_fds_to_a_client_that_takes_none),
 	};
 	return cmocka_run_group_tests(tests, pc_group_setup, pc_group_teardown);
 }
