@@ -62,8 +62,10 @@ fi
 "$(find "$inst" -name uvfio-serve -type f)" testdev --socket-path="$inst/testdev.sock" &
 srv=$!
 for _ in $(seq 200); do [ -S "$inst/testdev.sock" ] && break; sleep 0.05; done
-LD_LIBRARY_PATH=$libdir "$inst/demo" "$inst/testdev.sock" >"$inst/demo.out"
-"$inst/demo-static" "$inst/testdev.sock" >"$inst/demo-static.out"
+LD_LIBRARY_PATH=$libdir "$inst/demo" "$inst/testdev.sock" >"$inst/demo.out" ||
+	{ cat "$inst/demo.out"; exit 1; }
+"$inst/demo-static" "$inst/testdev.sock" >"$inst/demo-static.out" ||
+	{ cat "$inst/demo-static.out"; exit 1; }
 kill -TERM "$srv"
 wait "$srv"
 srv=
