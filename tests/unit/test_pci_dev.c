@@ -281,10 +281,19 @@ static void test_msi_per_vector_mask(void **state)
 	cfg_wr(f, f->msi + PCI_MSI_MASK_64, 0, 4);
 	assert_int_equal(fired(mine[2]), 1);
 	assert_int_equal(cfg_rd(f, f->msi + PCI_MSI_PENDING_64, 4), 0);
+	/* Enable written clear is the client's view only (vfio-pci's flags
+	 * are virtual): SET_IRQS still has MSI on and delivery goes on. */
+	cfg_wr(f, f->msi + PCI_MSI_FLAGS, 0, 1);
+	assert_false(cfg_rd(f, f->msi + PCI_MSI_FLAGS, 2) & PCI_MSI_FLAGS_ENABLE);
+	assert_int_equal(uvfio_dev_irq_trigger(f->dev, MSI, 1), 0);
+	assert_int_equal(fired(mine[1]), 1);
 	assert_int_equal(dev_set_irqs(f->dev, VFIO_IRQ_SET_DATA_NONE |
 				      VFIO_IRQ_SET_ACTION_TRIGGER, MSI, 0, 0,
 				      NULL, 0, NULL, 0), 0);
 	assert_int_equal(uvfio_pci_msi_enabled(f->p), 0);
+	/* Disabled through SET_IRQS: nothing is delivered. */
+	assert_int_equal(uvfio_dev_irq_trigger(f->dev, MSI, 1), -ENOENT);
+	assert_int_equal(fired(mine[1]), 0);
 	close_all(mine, 3);
 }
 
