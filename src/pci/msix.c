@@ -203,13 +203,16 @@ void pci_msix_rw(struct pci_cfg *cfg, unsigned bar, uint64_t off, void *buf,
 {
 	struct pci_msix *m = &cfg->msix;
 	uint64_t tend = m->table_off + (uint64_t)m->nvec * PCI_MSIX_ENTRY_SIZE;
-	if (bar == m->table_bar && off >= m->table_off && off + len <= tend) {
+	/* Written so that no offset, however large, can wrap. */
+	if (bar == m->table_bar && off >= m->table_off && off <= tend &&
+	    len <= tend - off) {
 		table_rw(cfg, off - m->table_off, buf, len, write);
 		return;
 	}
 	/* The PBA is read-only. */
 	if (bar == m->pba_bar && off >= m->pba_off &&
-	    off + len <= m->pba_off + m->pba_len && !write)
+	    off - m->pba_off <= m->pba_len && len <= m->pba_len - (off - m->pba_off) &&
+	    !write)
 		memcpy(buf, m->pba + (off - m->pba_off), len);
 }
 
