@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include <dirent.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -241,4 +242,25 @@ struct uvfio_open_opts test_open_opts(void)
 		o.log_level = 7;
 	}
 	return o;
+}
+
+void map_perms(const void *addr, char perms[5])
+{
+	strcpy(perms, "none");
+	FILE *f = fopen("/proc/self/maps", "r");
+	if (!f)
+		return;
+	char line[512];
+	uintptr_t a = (uintptr_t)addr;
+	while (fgets(line, sizeof(line), f)) {
+		uintptr_t lo, hi;
+		char p[5];
+		if (sscanf(line, "%" SCNxPTR "-%" SCNxPTR " %4s", &lo, &hi, p) != 3)
+			continue;
+		if (a >= lo && a < hi) {
+			memcpy(perms, p, 5);
+			break;
+		}
+	}
+	fclose(f);
 }

@@ -35,6 +35,9 @@ int raw_connect(const char *path);
 
 /* Number of open fds in this process. */
 int count_open_fds(void);
+/* The permission string ("r--s", "rw-p") of this process's mapping that
+ * holds @addr, from /proc/self/maps; "none" when no mapping does. */
+void map_perms(const void *addr, char perms[5]);
 /* Number of open fds of process @pid (under $UVFIO_SERVE_WRAPPER, not
  * counting the fds valgrind keeps for itself). */
 int count_process_fds(pid_t pid);

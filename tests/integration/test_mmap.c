@@ -59,27 +59,6 @@ static void fill_pattern(uint8_t *p, size_t len, uint8_t seed)
 		p[i] = (uint8_t)((i * 31) ^ (i >> 9) ^ seed);
 }
 
-/* The permission string ("rw-s", "---p") of the mapping holding @addr. */
-static void perms_of(const void *addr, char perms[5])
-{
-	FILE *f = fopen("/proc/self/maps", "r");
-	assert_non_null(f);
-	char line[512];
-	uintptr_t a = (uintptr_t)addr;
-	strcpy(perms, "none");
-	while (fgets(line, sizeof(line), f)) {
-		uintptr_t lo, hi;
-		char p[5];
-		if (sscanf(line, "%" SCNxPTR "-%" SCNxPTR " %4s", &lo, &hi, p) != 3)
-			continue;
-		if (a >= lo && a < hi) {
-			memcpy(perms, p, 5);
-			break;
-		}
-	}
-	fclose(f);
-}
-
 static void bar2_mapping_shares_device_memory(void **state)
 {
 	(void)state;
@@ -177,19 +156,19 @@ static void bar4_sparse_mapping(void **state)
 	uint8_t *m = addr;
 	char p[5];
 	/* Areas are mapped read/write, holes reserved with no access. */
-	perms_of(m + 0x1000, p);
+	map_perms(m + 0x1000, p);
 	assert_string_equal(p, "rw-s");
-	perms_of(m + 0x8000, p);
+	map_perms(m + 0x8000, p);
 	assert_string_equal(p, "rw-s");
-	perms_of(m + 0xf000, p);
+	map_perms(m + 0xf000, p);
 	assert_string_equal(p, "rw-s");
-	perms_of(m + 0x0, p);
+	map_perms(m + 0x0, p);
 	assert_int_equal(p[0], '-');
 	assert_int_equal(p[1], '-');
-	perms_of(m + 0x4000, p);
+	map_perms(m + 0x4000, p);
 	assert_int_equal(p[0], '-');
 	assert_int_equal(p[1], '-');
-	perms_of(m + 0x2000, p);
+	map_perms(m + 0x2000, p);
 	assert_int_equal(p[0], '-');
 
 	/* Write both areas through the mapping. */

@@ -472,27 +472,6 @@ static void test_free_releases_windows(void **state)
 	assert_int_equal(count_open_fds(), base);
 }
 
-/* The permission string ("r--s", "rw-s") of the mapping holding @addr. */
-static void perms_of(const void *addr, char perms[5])
-{
-	FILE *f = fopen("/proc/self/maps", "r");
-	assert_non_null(f);
-	char line[512];
-	uintptr_t a = (uintptr_t)addr;
-	strcpy(perms, "none");
-	while (fgets(line, sizeof(line), f)) {
-		uintptr_t lo, hi;
-		char p[5];
-		if (sscanf(line, "%" SCNxPTR "-%" SCNxPTR " %4s", &lo, &hi, p) != 3)
-			continue;
-		if (a >= lo && a < hi) {
-			memcpy(perms, p, 5);
-			break;
-		}
-	}
-	fclose(f);
-}
-
 /*
  * Check one READ-only window on @fd (a file that cannot be mapped
  * writable, for the reason @werr gives): it maps, shared and read-only;
@@ -509,9 +488,9 @@ static void read_only_window(struct uvfio_dev *dev, int fd, int werr,
 	assert_non_null(w);
 	assert_non_null(w->map);
 	char p[5];
-	perms_of(w->map, p);
+	map_perms(w->map, p);
 	assert_string_equal(p, "r--s");
-	perms_of((const uint8_t *)w->map + PG - 1, p);
+	map_perms((const uint8_t *)w->map + PG - 1, p);
 	assert_string_equal(p, "r--s");
 	uint32_t v = 0;
 	assert_int_equal(uvfio_dev_dma_read(dev, iova + 16, &v, 4), 0);
