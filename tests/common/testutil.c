@@ -2,10 +2,12 @@
 #include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -184,6 +186,21 @@ static int count_dir(const char *dir, long limit)
 			n++;
 	closedir(d);
 	return n;
+}
+
+int run_uvfio_lock(void)
+{
+	int fd = open("/run/uvfio-tests.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	while (flock(fd, LOCK_EX) < 0) {
+		if (errno != EINTR) {
+			int e = errno;
+			close(fd);
+			return -e;
+		}
+	}
+	return fd;
 }
 
 int count_open_fds(void)

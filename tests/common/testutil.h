@@ -42,6 +42,14 @@ void map_perms(const void *addr, char perms[5]);
  * counting the fds valgrind keeps for itself). */
 int count_process_fds(pid_t pid);
 
+/*
+ * Tests that use the system's /run/uvfio/ (the tools' fallback directory)
+ * take this lock first, so that two of them (or one and its valgrind
+ * twin) never meet there.  Returns the fd that holds it (close() drops
+ * it), or -errno.
+ */
+int run_uvfio_lock(void);
+
 /* Client options for tests: silent, or logging to stderr when
  * UVFIO_TEST_LOG is set in the environment. */
 #include <uvfio/client.h>

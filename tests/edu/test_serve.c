@@ -430,6 +430,47 @@ static void test_default_socket(void **st)
 	assert_gone(path);
 }
 
+/*
+ * Without --socket-path nor XDG_RUNTIME_DIR: /run/uvfio/MODEL.sock.
+ * Runs only as root (the directory is the system's), under the lock
+ * other such tests take, and when no edu server of somebody else's is
+ * there already; a directory it had to make is removed again.
+ */
+static void test_default_socket_run(void **st)
+{
+	struct fx *f = *st;
+	const char *dir = "/run/uvfio", *path = "/run/uvfio/edu.sock";
+	struct stat sb;
+	int lock = geteuid() == 0 ? run_uvfio_lock() : -EPERM;
+	if (lock < 0 || lstat(path, &sb) == 0) {
+		if (lock >= 0)
+			close(lock);
+		print_message("skipped: needs root and no %s\n", path);
+		skip();
+	}
+	bool made = lstat(dir, &sb) < 0;
+	const char *args[] = { "edu", NULL };
+	f->pid = spawn(f, args, -1, NULL);
+	wait_socket(f, path);
+	assert_int_equal(lstat(path, &sb), 0);
+	assert_true(S_ISSOCK(sb.st_mode));
+	assert_int_equal(lstat(dir, &sb), 0);
+	assert_true(S_ISDIR(sb.st_mode));
+	if (made)
+		assert_int_equal(sb.st_mode & 0777, 0700);
+	struct uvfio_device *d = open_edu(path);
+	uint32_t id = 0;
+	assert_int_equal(uvfio_region_read32(d, 0, EDU_REG_ID, &id), 0);
+	assert_int_equal(id & 0xffff, 0x00ed);
+	uvfio_device_close(d);
+	assert_int_equal(kill(f->pid, SIGTERM), 0);
+	assert_int_equal(reap(f, EXIT_TIMEOUT_MS), 0);
+	assert_gone(path);
+	if (made)
+		assert_int_equal(rmdir(dir), 0);
+	close(lock);
+}
+
 /* ---- --fd ---- */
 
 static void test_fd_listening(void **st)
@@ -665,6 +706,7 @@ int main(void)
 		T(test_sigint),
 		T(test_signal_during_startup),
 		T(test_default_socket),
+		T(test_default_socket_run),
 		T(test_fd_listening),
 		T(test_fd_connected),
 		T(test_verbose_logs_every_request),

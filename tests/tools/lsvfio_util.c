@@ -489,7 +489,10 @@ pid_t serve_default_dir(const char *model, const char *xdg, char *sock,
 	const char *bin = getenv("UVFIO_SERVE");
 	if (!bin)
 		return -1;
-	snprintf(sock, len, "%s/uvfio/%s.sock", xdg, model);
+	if (*xdg)
+		snprintf(sock, len, "%s/uvfio/%s.sock", xdg, model);
+	else
+		snprintf(sock, len, "/run/uvfio/%s.sock", model);
 	char **env = child_env(xdg);
 	if (!env)
 		return -1;

@@ -63,7 +63,8 @@ void fake_stop(struct fake *f);
 void test_child_track(pid_t pid);
 void test_child_forget(pid_t pid);
 
-/* Start `uvfio-serve MODEL` with XDG_RUNTIME_DIR=@xdg and no socket path. */
+/* Start `uvfio-serve MODEL` with XDG_RUNTIME_DIR=@xdg and no socket path
+ * (@xdg "": set but empty, so the socket goes to /run/uvfio/). */
 pid_t serve_default_dir(const char *model, const char *xdg, char *sock,
 			size_t len);
 int serve_stop(pid_t pid);

@@ -5,6 +5,7 @@
  * (status 2), and the listing of the default directory.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -309,6 +310,45 @@ static void list_default_dir(void **state)
 	rmdir(xdg);
 }
 
+/*
+ * With XDG_RUNTIME_DIR unusable (empty) both tools fall back to
+ * /run/uvfio/.  Root only (the directory is the system's), under the
+ * lock such tests share, and only when no testdev server of somebody
+ * else's is there; a directory the test made is removed again.  Sockets
+ * of others there may be listed too, so only ours is looked for.
+ */
+static void list_run_dir(void **state)
+{
+	(void)state;
+	struct stat sb;
+	int lock = geteuid() == 0 ? run_uvfio_lock() : -EPERM;
+	if (lock < 0 || lstat("/run/uvfio/testdev.sock", &sb) == 0) {
+		if (lock >= 0)
+			close(lock);
+		print_message("skipped: needs root and no /run/uvfio/testdev.sock\n");
+		skip();
+	}
+	bool made = lstat("/run/uvfio", &sb) < 0;
+	char sock[160];
+	pid_t pid = serve_default_dir("testdev", "", sock, sizeof(sock));
+	assert_true(pid > 0);
+	assert_string_equal(sock, "/run/uvfio/testdev.sock");
+	struct lsv_result r;
+	assert_int_equal(lsv_run(&r, "", NULL), 0);
+	assert_int_equal(r.status, 0);
+	char *want = line("%s: ", sock);
+	char *at = strstr(r.out, want);
+	assert_non_null(at);
+	assert_true(at == r.out || at[-1] == '\n');
+	free(want);
+	lsv_result_free(&r);
+	assert_int_equal(serve_stop(pid), 0);
+	assert_int_equal(lstat(sock, &sb), -1);
+	if (made)
+		assert_int_equal(rmdir("/run/uvfio"), 0);
+	close(lock);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -324,6 +364,7 @@ int main(void)
 		cmocka_unit_test(help),
 		cmocka_unit_test(list_empty_dir),
 		cmocka_unit_test(list_default_dir),
+		cmocka_unit_test(list_run_dir),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
