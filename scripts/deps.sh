@@ -1,7 +1,9 @@
 #!/bin/bash
 # Install the Debian packages uvfio needs, only those that are missing.
 set -euo pipefail
-pkgs=(gcc clang meson ninja-build pkg-config libjson-c-dev libcmocka-dev
+# libclang-rt-14-dev: libFuzzer and the sanitizer runtimes for clang (only
+# a Recommends of clang, which --no-install-recommends leaves out).
+pkgs=(gcc clang libclang-rt-14-dev meson ninja-build pkg-config libjson-c-dev libcmocka-dev
       valgrind python3
       # tests/vm: Debian's kernel booted under QEMU with vfio-pci
       qemu-system-x86 busybox-static cpio xz-utils)
