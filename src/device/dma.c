@@ -192,7 +192,10 @@ int dev_dma_map(struct uvfio_dev *dev, uint32_t flags, uint64_t offset,
 				    "%s: DMA_MAP iova 0x%llx size 0x%llx: mmap failed: %s",
 				    dev->name, (unsigned long long)iova,
 				    (unsigned long long)size, strerror(e));
-			return -e;
+			/* An fd that is not memory (an eventfd, a socket, a
+			 * pipe): mmap says ENODEV, which over vfio-user would
+			 * read as "no device"; it is a bad argument. */
+			return e == ENODEV ? -EINVAL : -e;
 		}
 		/* The mapping keeps the memory; holding the fd would cap the
 		 * number of windows at the process's fd limit. */
