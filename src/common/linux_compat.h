@@ -48,6 +48,28 @@ struct vfio_device_detach_iommufd_pt {
 #define VFIO_DEVICE_DETACH_IOMMUFD_PT  _IO(VFIO_TYPE, VFIO_BASE + 20)
 #endif
 
+/* ---- vfio: hot reset of a cdev-opened device (Linux 6.6) ----------- */
+
+/*
+ * A device opened as a cdev gets iommufd device ids instead of group
+ * numbers in VFIO_DEVICE_GET_PCI_HOT_RESET_INFO, and resets with an
+ * empty group fd array.  Newer headers put the id in a union with
+ * group_id ("devid"); older ones have group_id only, so uvfio reads
+ * both through group_id, which is the same four bytes.
+ */
+#ifndef VFIO_PCI_HOT_RESET_FLAG_DEV_ID
+#define VFIO_PCI_HOT_RESET_FLAG_DEV_ID        (1 << 0)
+#endif
+#ifndef VFIO_PCI_HOT_RESET_FLAG_DEV_ID_OWNED
+#define VFIO_PCI_HOT_RESET_FLAG_DEV_ID_OWNED  (1 << 1)
+#endif
+#ifndef VFIO_PCI_DEVID_OWNED
+#define VFIO_PCI_DEVID_OWNED      0
+#endif
+#ifndef VFIO_PCI_DEVID_NOT_OWNED
+#define VFIO_PCI_DEVID_NOT_OWNED  -1
+#endif
+
 /* ---- iommufd (Linux 6.2) -------------------------------------------- */
 
 #ifndef IOMMUFD_TYPE

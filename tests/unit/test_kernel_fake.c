@@ -16,6 +16,7 @@
 
 #define FK_DEV_SIZE   0x400000ull   /* the memfd behind device fds */
 #define FK_IOAS_ID    42u
+#define FK_DEVID(i)   (100u + (uint32_t)(i))   /* BIND_IOMMUFD's out_devid */
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
 
 static struct fake_kernel *fk_of(const struct uvfio_sys *s)
@@ -50,7 +51,8 @@ static int fd_new(struct fake_kernel *fk, int real, enum fk_kind kind, int id)
 	for (unsigned i = 0; i < FK_MAX_FDS; i++) {
 		if (fk->fds[i].kind == FK_FREE) {
 			fk->fds[i] = (struct fk_fd){ .fd = real, .kind = kind,
-						     .id = id, .container = -1 };
+						     .id = id, .container = -1,
+						     .ictx = -1 };
 			return real;
 		}
 	}
@@ -506,6 +508,132 @@ static int region_info(struct fake_kernel *fk, uint8_t *arg)
 	return 0;
 }
 
+/* ---- hot reset -------------------------------------------------------- */
+
+/* Entry @i of the set a hot reset resets; *@dev: its devs[] index, or -1. */
+static struct vfio_pci_dependent_device hr_entry(const struct fake_kernel *fk,
+						 uint32_t i, int *dev)
+{
+	unsigned seg, bus, slot, fn;
+
+	*dev = -1;
+	if (i < fk->ndevs && sscanf(fk->devs[i].addr, "%x:%x:%x.%x", &seg, &bus,
+				    &slot, &fn) == 4) {
+		*dev = (int)i;
+		return (struct vfio_pci_dependent_device){
+			.group_id = (uint32_t)fk->devs[i].group,
+			.segment = (uint16_t)seg, .bus = (uint8_t)bus,
+			.devfn = (uint8_t)(slot << 3 | fn) };
+	}
+	return (struct vfio_pci_dependent_device){
+		.group_id = 7 + i, .bus = (uint8_t)(1 + i) };
+}
+
+/*
+ * The devid the kernel reports to cdev @f for devs[@dev]: its own id when
+ * it is bound to @f's iommufd, VFIO_PCI_DEVID_OWNED when not but a device
+ * of its IOMMU group is, else VFIO_PCI_DEVID_NOT_OWNED (also for a device
+ * outside the dev_set, @dev -1).
+ */
+static uint32_t hr_devid(const struct fake_kernel *fk, const struct fk_fd *f,
+			 int dev)
+{
+	bool group_owned = false;
+
+	for (unsigned j = 0; dev >= 0 && j < FK_MAX_FDS; j++) {
+		const struct fk_fd *o = &fk->fds[j];
+		if (o->kind != FK_DEVICE || !o->cdev || !o->bound ||
+		    o->ictx != f->ictx)
+			continue;
+		if (o->id == dev)
+			return FK_DEVID(dev);
+		group_owned |= fk->devs[o->id].group == fk->devs[dev].group;
+	}
+	return group_owned ? (uint32_t)VFIO_PCI_DEVID_OWNED :
+			     (uint32_t)VFIO_PCI_DEVID_NOT_OWNED;
+}
+
+/* As vfio_pci_ioctl_get_pci_hot_reset_info(). */
+static int hot_reset_info(struct fake_kernel *fk, const struct fk_fd *f,
+			  struct vfio_pci_hot_reset_info *h)
+{
+	note(fk, "VFIO_DEVICE_GET_PCI_HOT_RESET_INFO %u", h->argsz);
+	if (h->argsz < sizeof(*h))
+		return -EINVAL;
+	h->flags = 0;
+	if (!fk->hot_reset_count)
+		return -ENODEV;
+	if (fk->hot_reset_count > (h->argsz - sizeof(*h)) /
+				  sizeof(struct vfio_pci_dependent_device)) {
+		h->count = fk->hot_reset_count;   /* and no flags */
+		return -ENOSPC;
+	}
+	uint32_t flags = f->cdev ? VFIO_PCI_HOT_RESET_FLAG_DEV_ID |
+				   VFIO_PCI_HOT_RESET_FLAG_DEV_ID_OWNED : 0;
+	for (uint32_t i = 0; i < fk->hot_reset_count; i++) {
+		int dev;
+		h->devices[i] = hr_entry(fk, i, &dev);
+		if (!f->cdev)
+			continue;
+		/* devid shares group_id's place (the header may lack it) */
+		h->devices[i].group_id = hr_devid(fk, f, dev);
+		if (h->devices[i].group_id == (uint32_t)VFIO_PCI_DEVID_NOT_OWNED)
+			flags &= ~(uint32_t)VFIO_PCI_HOT_RESET_FLAG_DEV_ID_OWNED;
+	}
+	h->count = fk->hot_reset_count;
+	h->flags = flags;
+	return 0;
+}
+
+/* As vfio_pci_ioctl_pci_hot_reset() and vfio_pci_dev_set_hot_reset(). */
+static int hot_reset(struct fake_kernel *fk, const struct fk_fd *f,
+		     const struct vfio_pci_hot_reset *hr)
+{
+	note(fk, "VFIO_DEVICE_PCI_HOT_RESET %u %u", hr->argsz, hr->count);
+	if (hr->argsz < sizeof(*hr) || hr->flags)
+		return -EINVAL;
+	/* A zero-length array is for cdevs only, and cdevs take nothing else. */
+	if (!!hr->count == f->cdev)
+		return -EINVAL;
+	if (!fk->hot_reset_count)
+		return -ENODEV;
+	if (hr->count > fk->hot_reset_count)
+		return -EINVAL;
+	/* The kernel reads count fds whatever argsz says; the fake checks. */
+	if (hr->argsz < sizeof(*hr) + hr->count * sizeof(int32_t) ||
+	    hr->count > FK_MAX_DEVS)
+		return -EINVAL;
+	int groups[FK_MAX_DEVS];
+	for (uint32_t i = 0; i < hr->count; i++) {
+		const struct fk_fd *g = fd_get(fk, hr->group_fds[i]);
+		if (!g)
+			return -EBADF;
+		if (g->kind != FK_GROUP)
+			return -EINVAL;
+		groups[i] = g->id;
+	}
+	/* Every device reset must be in the dev_set and the caller's. */
+	for (uint32_t i = 0; i < fk->hot_reset_count; i++) {
+		int dev;
+		hr_entry(fk, i, &dev);
+		if (dev < 0)
+			return -EINVAL;
+		bool owned = false;
+		if (f->cdev) {
+			owned = hr_devid(fk, f, dev) != (uint32_t)VFIO_PCI_DEVID_NOT_OWNED;
+		} else {
+			for (uint32_t j = 0; j < hr->count && !owned; j++)
+				owned = groups[j] == fk->devs[dev].group;
+		}
+		if (!owned)
+			return -EINVAL;
+	}
+	fk->hot_resets++;
+	fk->last_hot_reset_count = hr->count;
+	memcpy(fk->last_hot_reset_groups, groups, hr->count * sizeof(int));
+	return 0;
+}
+
 static int device_ioctl(struct fake_kernel *fk, struct fk_fd *f,
 			unsigned long req, void *arg)
 {
@@ -517,7 +645,8 @@ static int device_ioctl(struct fake_kernel *fk, struct fk_fd *f,
 		if (b->argsz < sizeof(*b) || b->flags || !i || i->kind != FK_IOMMUFD)
 			return -EINVAL;
 		f->bound = true;
-		b->out_devid = 100 + (uint32_t)f->id;
+		f->ictx = b->iommufd;
+		b->out_devid = FK_DEVID(f->id);
 		return 0;
 	}
 	case VFIO_DEVICE_ATTACH_IOMMUFD_PT: {
@@ -568,20 +697,10 @@ static int device_ioctl(struct fake_kernel *fk, struct fk_fd *f,
 		note(fk, "VFIO_DEVICE_RESET");
 		fk->resets++;
 		return fk->dev_flags & VFIO_DEVICE_FLAGS_RESET ? 0 : -EINVAL;
-	case VFIO_DEVICE_GET_PCI_HOT_RESET_INFO: {
-		struct vfio_pci_hot_reset_info *h = arg;
-		note(fk, "VFIO_DEVICE_GET_PCI_HOT_RESET_INFO %u", h->argsz);
-		size_t need = sizeof(*h) + fk->hot_reset_count *
-			      sizeof(struct vfio_pci_dependent_device);
-		h->count = fk->hot_reset_count;
-		if (h->argsz < need)
-			return -ENOSPC;
-		for (uint32_t i = 0; i < h->count; i++)
-			h->devices[i] = (struct vfio_pci_dependent_device){
-				.group_id = 7 + i, .segment = 0,
-				.bus = (uint8_t)(1 + i), .devfn = 0 };
-		return 0;
-	}
+	case VFIO_DEVICE_GET_PCI_HOT_RESET_INFO:
+		return hot_reset_info(fk, f, arg);
+	case VFIO_DEVICE_PCI_HOT_RESET:
+		return hot_reset(fk, f, arg);
 	case VFIO_DEVICE_IOEVENTFD: {
 		struct vfio_device_ioeventfd *e = arg;
 		note(fk, "VFIO_DEVICE_IOEVENTFD 0x%llx", (unsigned long long)e->offset);

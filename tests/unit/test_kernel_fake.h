@@ -58,6 +58,7 @@ struct fk_fd {
 	unsigned long iommu;             /* container: type set, or 0 */
 	bool cdev;                       /* device: opened as its cdev */
 	bool bound;                      /* cdev: bound to an iommufd */
+	int ictx;                        /* cdev: the iommufd fd it is bound to */
 };
 
 struct fake_kernel {
@@ -80,6 +81,12 @@ struct fake_kernel {
 	bool cdev_nodes_missing;         /* ... but /dev/vfio/devices is empty */
 	struct uvfio_iova_range ranges[FK_MAX_RANGES];
 	unsigned nranges;                /* 0: no IOVA_RANGE cap */
+	/*
+	 * How many devices a hot reset resets (0: the device has no bus or
+	 * slot reset, ENODEV).  Entry i is devs[i] while there is one (bound
+	 * to vfio-pci), past those a device on bus 1+i bound to a host
+	 * driver, in group 7+i, which nothing here can own.
+	 */
 	uint32_t hot_reset_count;
 
 	/* What happened. */
@@ -95,6 +102,9 @@ struct fake_kernel {
 	struct vfio_device_ioeventfd last_ioeventfd;
 	uint8_t last_feature[64];
 	unsigned resets;
+	unsigned hot_resets;             /* VFIO_DEVICE_PCI_HOT_RESET done */
+	uint32_t last_hot_reset_count;   /* its group fd count */
+	int last_hot_reset_groups[FK_MAX_DEVS];   /* their group numbers */
 	bool dirty;
 	struct vfio_iommu_type1_dirty_bitmap_get last_dirty;
 	unsigned ioas_allocs;
