@@ -250,19 +250,70 @@ UVFIO_EXPORT int uvfio_irq_mask(struct uvfio_device *dev, unsigned index,
 UVFIO_EXPORT int uvfio_device_reset(struct uvfio_device *dev);
 
 /*
- * The devices a PCI hot (bus) reset of @dev would reset with it: fills
- * up to @max entries and returns how many there are.  -ENOTSUP when the
- * device cannot tell.
+ * PCI hot reset: a reset of the bus or slot @dev is on, which resets
+ * every device there with it (VFIO_DEVICE_GET_PCI_HOT_RESET_INFO and
+ * VFIO_DEVICE_PCI_HOT_RESET).  What identifies each affected device
+ * depends on how the kernel backend opened @dev:
+ *
+ *   through its IOMMU group (type1)   group_id, the device's IOMMU group;
+ *                                      UVFIO_HOT_RESET_DEV_ID is clear
+ *   through its cdev (iommufd)        devid, UVFIO_HOT_RESET_DEV_ID set:
+ *                                      > 0     the device is bound to the
+ *                                              iommufd of this program's
+ *                                              devices, with that id
+ *                                      UVFIO_HOT_RESET_DEVID_OWNED (0)
+ *                                              not opened, but owned
+ *                                              through an IOMMU group that
+ *                                              is (nothing to open)
+ *                                      UVFIO_HOT_RESET_DEVID_NOT_OWNED
+ *                                              not ours: it blocks the reset
+ *
+ * UVFIO_HOT_RESET_OWNED says this program owns every affected device, so
+ * that uvfio_device_hot_reset() may go ahead: on the cdev path the
+ * kernel's VFIO_PCI_HOT_RESET_FLAG_DEV_ID_OWNED; on the group path every
+ * group listed is one this program has open (a device of it opened with
+ * uvfio_device_open()).  The bits are those of the kernel's
+ * VFIO_PCI_HOT_RESET_FLAG_DEV_ID and _DEV_ID_OWNED.
  */
+#define UVFIO_HOT_RESET_DEV_ID           (1u << 0)
+#define UVFIO_HOT_RESET_OWNED            (1u << 1)
+#define UVFIO_HOT_RESET_DEVID_OWNED      0u
+#define UVFIO_HOT_RESET_DEVID_NOT_OWNED  0xffffffffu
+
 struct uvfio_hot_reset_dev {
-	uint32_t group_id;       /* IOMMU group (or device id on iommufd) */
+	union {
+		uint32_t group_id;       /* without UVFIO_HOT_RESET_DEV_ID */
+		uint32_t devid;          /* with it */
+	};
 	uint16_t segment;
 	uint8_t bus;
-	uint8_t devfn;
+	uint8_t devfn;           /* slot << 3 | function */
 };
+/*
+ * The devices a hot reset of @dev would reset with it (@dev included):
+ * fills up to @max entries, sets *@flags (UVFIO_HOT_RESET_*; @flags may
+ * be NULL) and returns how many there are.  -ENOTSUP when the device
+ * cannot tell (vfio-user), -ENODEV when it has no bus or slot reset.
+ */
+UVFIO_EXPORT int uvfio_device_hot_reset_query(struct uvfio_device *dev,
+					      uint32_t *flags,
+					      struct uvfio_hot_reset_dev *devs,
+					      unsigned max);
+/* The same without the flags. */
 UVFIO_EXPORT int uvfio_device_hot_reset_info(struct uvfio_device *dev,
 					     struct uvfio_hot_reset_dev *devs,
 					     unsigned max);
+/*
+ * Hot reset @dev and every device uvfio_device_hot_reset_query() lists.
+ * The program must own all of them (UVFIO_HOT_RESET_OWNED), else -EPERM
+ * before the kernel is asked (the devices in the way are logged).  On the
+ * group path the library hands the kernel the fds of the groups listed
+ * as the proof it wants; on the cdev path the kernel checks ownership
+ * against the iommufd itself.  -ENOTSUP over vfio-user; else the
+ * kernel's errors (-ENODEV: no bus or slot reset; -EBUSY: a device to
+ * reset is busy).
+ */
+UVFIO_EXPORT int uvfio_device_hot_reset(struct uvfio_device *dev);
 
 /*
  * ioeventfd: from now on a write to eventfd @fd makes the device see a

@@ -137,8 +137,10 @@ struct uvfio_backend_ops {
 	/* @flags checked for unknown bits; @data has @len bytes. */
 	int (*device_feature)(struct uvfio_backend *be, uint32_t flags,
 			      void *data, size_t len);
-	int (*hot_reset_info)(struct uvfio_backend *be,
+	/* Fill up to @max of the devices and *@flags (UVFIO_HOT_RESET_*). */
+	int (*hot_reset_info)(struct uvfio_backend *be, uint32_t *flags,
 			      struct uvfio_hot_reset_dev *devs, unsigned max);
+	int (*hot_reset)(struct uvfio_backend *be);
 
 	/* Event-loop integration: see uvfio_device_get_fd/_dispatch. */
 	int (*get_fd)(struct uvfio_backend *be);

@@ -714,14 +714,39 @@ int uvfio_device_reset(struct uvfio_device *dev)
 	return dev->be->ops->reset(dev->be);
 }
 
-int uvfio_device_hot_reset_info(struct uvfio_device *dev,
-				struct uvfio_hot_reset_dev *devs, unsigned max)
+/* The entry kept its size and layout when devid joined group_id. */
+_Static_assert(sizeof(struct uvfio_hot_reset_dev) == 8 &&
+	       offsetof(struct uvfio_hot_reset_dev, segment) == 4,
+	       "struct uvfio_hot_reset_dev is ABI");
+
+int uvfio_device_hot_reset_query(struct uvfio_device *dev, uint32_t *flags,
+				 struct uvfio_hot_reset_dev *devs, unsigned max)
 {
+	uint32_t f = 0;
+
 	if (!dev || (!devs && max))
 		return -EINVAL;
 	if (!dev->be->ops->hot_reset_info)
 		return -ENOTSUP;
-	return dev->be->ops->hot_reset_info(dev->be, devs, max);
+	int r = dev->be->ops->hot_reset_info(dev->be, &f, devs, max);
+	if (r >= 0 && flags)
+		*flags = f;
+	return r;
+}
+
+int uvfio_device_hot_reset_info(struct uvfio_device *dev,
+				struct uvfio_hot_reset_dev *devs, unsigned max)
+{
+	return uvfio_device_hot_reset_query(dev, NULL, devs, max);
+}
+
+int uvfio_device_hot_reset(struct uvfio_device *dev)
+{
+	if (!dev)
+		return -EINVAL;
+	if (!dev->be->ops->hot_reset)
+		return -ENOTSUP;
+	return dev->be->ops->hot_reset(dev->be);
 }
 
 int uvfio_ioeventfd(struct uvfio_device *dev, unsigned index, uint64_t offset,

@@ -297,10 +297,13 @@ static int kernel_reset(struct uvfio_backend *be)
 	return r < 0 ? r : 0;
 }
 
-static int kernel_hot_reset_info(struct uvfio_backend *be,
-				 struct uvfio_hot_reset_dev *devs, unsigned max)
+/*
+ * VFIO_DEVICE_GET_PCI_HOT_RESET_INFO into a reply of the right size
+ * (*@out, the caller frees it).  Too small a buffer is ENOSPC with the
+ * count the kernel needs room for (and no flags): ask again with that.
+ */
+static int fetch_hot_reset(struct kdev *k, struct vfio_pci_hot_reset_info **out)
 {
-	struct kdev *k = to_kdev(be);
 	uint32_t n = 8;
 	int r = -EPROTO;
 
@@ -313,7 +316,6 @@ static int kernel_hot_reset_info(struct uvfio_backend *be,
 		h->argsz = (uint32_t)len;
 		r = k->sys->ioctl(k->sys, k->fd,
 				  VFIO_DEVICE_GET_PCI_HOT_RESET_INFO, h);
-		/* Too small: the kernel says how many there are. */
 		if (r == -ENOSPC && h->count > n && h->count <= HOT_RESET_MAX_DEVS) {
 			n = h->count;
 			free(h);
@@ -322,20 +324,169 @@ static int kernel_hot_reset_info(struct uvfio_backend *be,
 		}
 		if (!r && h->count > n)
 			r = -EPROTO;
-		if (!r) {
-			for (uint32_t i = 0; i < h->count && i < max; i++)
-				devs[i] = (struct uvfio_hot_reset_dev){
-					.group_id = h->devices[i].group_id,
-					.segment = h->devices[i].segment,
-					.bus = h->devices[i].bus,
-					.devfn = h->devices[i].devfn,
-				};
-			r = (int)h->count;
+		if (r < 0) {
+			free(h);
+			return r;
 		}
-		free(h);
-		break;
+		*out = h;
+		return 0;
 	}
 	return r;
+}
+
+/* Whose an entry's id is: the group, or the device id and its state. */
+static void describe_dep(const struct vfio_pci_hot_reset_info *h, uint32_t i,
+			 char *buf, size_t len)
+{
+	uint32_t id = h->devices[i].group_id;   /* devid, in the same place */
+
+	if (!(h->flags & VFIO_PCI_HOT_RESET_FLAG_DEV_ID))
+		snprintf(buf, len, "group %u", id);
+	else if (id == (uint32_t)VFIO_PCI_DEVID_NOT_OWNED)
+		snprintf(buf, len, "not owned");
+	else if (id == VFIO_PCI_DEVID_OWNED)
+		snprintf(buf, len, "owned through its IOMMU group");
+	else
+		snprintf(buf, len, "device id %u", id);
+}
+
+/*
+ * Whether the program owns every device of reply @h.  With device ids
+ * the kernel says so; with groups, each must be one we have open.
+ * Logs the devices in the way when @why.
+ */
+static bool hot_reset_owned(struct kdev *k,
+			    const struct vfio_pci_hot_reset_info *h, bool why)
+{
+	if (h->flags & VFIO_PCI_HOT_RESET_FLAG_DEV_ID) {
+		if (h->flags & VFIO_PCI_HOT_RESET_FLAG_DEV_ID_OWNED)
+			return true;
+		for (uint32_t i = 0; i < h->count && why; i++) {
+			const struct vfio_pci_dependent_device *d = &h->devices[i];
+			if (d->group_id == (uint32_t)VFIO_PCI_DEVID_NOT_OWNED)
+				ulog_printf(&k->log, LOG_ERR, "%s: hot reset: "
+					    "%04x:%02x:%02x.%x is not bound to "
+					    "this program's iommufd", k->addr,
+					    d->segment, d->bus, d->devfn >> 3,
+					    d->devfn & 7);
+		}
+		return false;
+	}
+	uint32_t *ids = calloc(h->count ? h->count : 1, sizeof(*ids));
+	if (!ids)
+		return false;
+	for (uint32_t i = 0; i < h->count; i++)
+		ids[i] = h->devices[i].group_id;
+	uint32_t missing = 0;
+	int r = kiommu_groups_get(k, ids, h->count, NULL, &missing);
+	free(ids);
+	if (r == -EPERM && why)
+		ulog_printf(&k->log, LOG_ERR, "%s: hot reset: IOMMU group %u is "
+			    "not open in this program", k->addr, missing);
+	return r >= 0;
+}
+
+static int kernel_hot_reset_info(struct uvfio_backend *be, uint32_t *flags,
+				 struct uvfio_hot_reset_dev *devs, unsigned max)
+{
+	struct kdev *k = to_kdev(be);
+	struct vfio_pci_hot_reset_info *h;
+
+	int r = fetch_hot_reset(k, &h);
+	if (r < 0)
+		return r;
+	for (uint32_t i = 0; i < h->count && i < max; i++) {
+		devs[i] = (struct uvfio_hot_reset_dev){
+			.group_id = h->devices[i].group_id,
+			.segment = h->devices[i].segment,
+			.bus = h->devices[i].bus,
+			.devfn = h->devices[i].devfn,
+		};
+		char what[48];
+		describe_dep(h, i, what, sizeof(what));
+		ulog_printf(&k->log, LOG_DEBUG, "%s: hot reset resets "
+			    "%04x:%02x:%02x.%x (%s)", k->addr, devs[i].segment,
+			    devs[i].bus, devs[i].devfn >> 3, devs[i].devfn & 7,
+			    what);
+	}
+	*flags = (h->flags & VFIO_PCI_HOT_RESET_FLAG_DEV_ID ?
+		  UVFIO_HOT_RESET_DEV_ID : 0) |
+		 (hot_reset_owned(k, h, false) ? UVFIO_HOT_RESET_OWNED : 0);
+	r = (int)h->count;
+	free(h);
+	return r;
+}
+
+/* The group path: prove ownership with the fd of every group listed. */
+static int hot_reset_groups(struct kdev *k,
+			    const struct vfio_pci_hot_reset_info *h)
+{
+	uint32_t *ids = calloc(h->count ? h->count : 1, sizeof(*ids));
+	struct kgroup **held = calloc(h->count ? h->count : 1, sizeof(*held));
+	struct vfio_pci_hot_reset *hr = calloc(1, sizeof(*hr) +
+					       h->count * sizeof(int32_t));
+	int r = -ENOMEM;
+
+	if (!ids || !held || !hr)
+		goto out;
+	for (uint32_t i = 0; i < h->count; i++)
+		ids[i] = h->devices[i].group_id;
+	uint32_t missing = 0;
+	r = kiommu_groups_get(k, ids, h->count, held, &missing);
+	if (r < 0) {
+		ulog_printf(&k->log, LOG_ERR, "%s: hot reset: IOMMU group %u is "
+			    "not open in this program", k->addr, missing);
+		goto out;
+	}
+	unsigned n = (unsigned)r;
+	hr->argsz = (uint32_t)(sizeof(*hr) + n * sizeof(int32_t));
+	hr->count = n;
+	for (unsigned i = 0; i < n; i++)
+		hr->group_fds[i] = held[i]->fd;
+	r = k->sys->ioctl(k->sys, k->fd, VFIO_DEVICE_PCI_HOT_RESET, hr);
+	kiommu_groups_put(held, n);
+out:
+	free(hr);
+	free(held);
+	free(ids);
+	return r;
+}
+
+static int kernel_hot_reset(struct uvfio_backend *be)
+{
+	struct kdev *k = to_kdev(be);
+	struct vfio_pci_hot_reset_info *h;
+
+	int r = fetch_hot_reset(k, &h);
+	if (r < 0)
+		return r;
+	bool devids = h->flags & VFIO_PCI_HOT_RESET_FLAG_DEV_ID;
+	if (devids != !k->group) {
+		/* Groups for a cdev, or device ids for a group: the kernel
+		 * would refuse the reset we could build. */
+		ulog_printf(&k->log, LOG_ERR, "%s: hot reset: the kernel lists "
+			    "%s for a device opened through its %s", k->addr,
+			    devids ? "device ids" : "groups",
+			    k->group ? "group" : "cdev");
+		r = -EPROTO;
+	} else if (!hot_reset_owned(k, h, true)) {
+		r = -EPERM;
+	} else if (!k->group) {
+		/* The cdev: no group fds; the kernel checks the iommufd. */
+		struct vfio_pci_hot_reset hr = { .argsz = sizeof(hr) };
+		r = k->sys->ioctl(k->sys, k->fd, VFIO_DEVICE_PCI_HOT_RESET, &hr);
+	} else {
+		r = hot_reset_groups(k, h);
+	}
+	uint32_t count = h->count;
+	free(h);
+	if (r < 0 && r != -EPERM && r != -EPROTO)   /* those said why */
+		ulog_printf(&k->log, LOG_ERR, "%s: VFIO_DEVICE_PCI_HOT_RESET: %s",
+			    k->addr, strerror(-r));
+	else if (!r)
+		ulog_printf(&k->log, LOG_DEBUG, "%s: hot reset, %u device(s)",
+			    k->addr, count);
+	return r < 0 ? r : 0;
 }
 
 static int kernel_ioeventfd(struct uvfio_backend *be, unsigned index,
@@ -464,6 +615,7 @@ static const struct uvfio_backend_ops kernel_ops = {
 	.ioeventfd = kernel_ioeventfd,
 	.device_feature = kernel_device_feature,
 	.hot_reset_info = kernel_hot_reset_info,
+	.hot_reset = kernel_hot_reset,
 };
 
 /* The IOMMU group number from sysfs, -ENODEV when there is none. */

@@ -107,6 +107,16 @@ int kiommu_attach_group(struct kdev *k, int group_id, int *group_fd);
 int kiommu_attach_cdev(struct kdev *k, const char *cdev_path);
 /* Undo the attach: drop the device's mappings, its group and context. */
 void kiommu_detach(struct kdev *k);
+/*
+ * The proof of ownership VFIO_DEVICE_PCI_HOT_RESET wants on the group
+ * path: the distinct groups among @ids[0..@n) that this program has open
+ * (through @k's sys), into @held with a reference each (drop them with
+ * kiommu_groups_put()); @held NULL only counts.  Returns how many, or
+ * -EPERM with *@missing the first of @ids that is not open here.
+ */
+int kiommu_groups_get(struct kdev *k, const uint32_t *ids, unsigned n,
+		      struct kgroup **held, uint32_t *missing);
+void kiommu_groups_put(struct kgroup **held, unsigned n);
 
 int kiommu_dma_map(struct kdev *k, void *vaddr, size_t size, uint64_t iova,
 		   uint32_t flags, int fd, uint64_t fd_offset);

@@ -443,26 +443,75 @@ int kiommu_dma_unmap_all(struct kdev *k)
 	return r;
 }
 
+/* Drop one reference to @g; the last closes it.  reg_lock held. */
+static void group_put(struct kgroup *g)
+{
+	if (--g->refs)
+		return;
+	for (struct kgroup **pp = &group_list; *pp; pp = &(*pp)->next) {
+		if (*pp == g) {
+			*pp = g->next;
+			break;
+		}
+	}
+	/* Closing the group takes it out of its container. */
+	kclose(g->sys, &g->fd);
+	ctx_put(g->ctx);
+	free(g);
+}
+
 void kiommu_detach(struct kdev *k)
 {
 	pthread_mutex_lock(&reg_lock);
-	struct kgroup *g = k->group;
-	if (g && !--g->refs) {
-		for (struct kgroup **pp = &group_list; *pp; pp = &(*pp)->next) {
-			if (*pp == g) {
-				*pp = g->next;
-				break;
-			}
-		}
-		/* Closing the group takes it out of its container. */
-		kclose(g->sys, &g->fd);
-		ctx_put(g->ctx);
-		free(g);
-	} else if (!g && k->ctx) {
+	if (k->group)
+		group_put(k->group);
+	else if (k->ctx)
 		ctx_put(k->ctx);
-	}
 	k->group = NULL;
 	k->ctx = NULL;
+	pthread_mutex_unlock(&reg_lock);
+}
+
+int kiommu_groups_get(struct kdev *k, const uint32_t *ids, unsigned n,
+		      struct kgroup **held, uint32_t *missing)
+{
+	unsigned count = 0;
+	int r = 0;
+
+	pthread_mutex_lock(&reg_lock);
+	for (unsigned i = 0; i < n && !r; i++) {
+		struct kgroup *g = group_list;
+		while (g && (g->sys != k->sys || g->id < 0 ||
+			     (uint32_t)g->id != ids[i]))
+			g = g->next;
+		if (!g) {
+			*missing = ids[i];
+			r = -EPERM;
+			break;
+		}
+		bool seen = false;
+		for (unsigned j = 0; j < i && !seen; j++)
+			seen = ids[j] == ids[i];
+		if (seen)
+			continue;
+		if (held) {
+			g->refs++;
+			held[count] = g;
+		}
+		count++;
+	}
+	if (r < 0 && held)
+		for (unsigned j = 0; j < count; j++)
+			group_put(held[j]);
+	pthread_mutex_unlock(&reg_lock);
+	return r < 0 ? r : (int)count;
+}
+
+void kiommu_groups_put(struct kgroup **held, unsigned n)
+{
+	pthread_mutex_lock(&reg_lock);
+	for (unsigned i = 0; i < n; i++)
+		group_put(held[i]);
 	pthread_mutex_unlock(&reg_lock);
 }
 

@@ -47,6 +47,10 @@ static void test_not_supported_over_vfio_user(void **st)
 	struct uvfio_device *d = open_dev();
 	struct uvfio_hot_reset_dev hr[2];
 	assert_int_equal(uvfio_device_hot_reset_info(d, hr, 2), -ENOTSUP);
+	uint32_t flags = 0xdead;
+	assert_int_equal(uvfio_device_hot_reset_query(d, &flags, hr, 2), -ENOTSUP);
+	assert_int_equal(flags, 0xdead);
+	assert_int_equal(uvfio_device_hot_reset(d), -ENOTSUP);
 	assert_int_equal(uvfio_dma_dirty_start(d), -ENOTSUP);
 	assert_int_equal(uvfio_dma_dirty_stop(d), -ENOTSUP);
 	uint64_t bm;

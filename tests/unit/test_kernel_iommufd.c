@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -185,6 +186,184 @@ static void test_busy_cdev_is_an_error(void **st)
 	assert_int_equal(fk_open_fds(&fk, FK_IOMMUFD), 0);
 }
 
+/* ---- hot reset through the cdev ----------------------------------- */
+
+static char log_text[4096];
+
+static void collect_log(void *opaque, int priority, const char *msg)
+{
+	(void)opaque;
+	(void)priority;
+	size_t len = strlen(log_text);
+	snprintf(log_text + len, sizeof(log_text) - len, "%s\n", msg);
+}
+
+static struct uvfio_device *open_logged(const char *addr)
+{
+	struct uvfio_open_opts o = { .log = collect_log, .log_level = 3 /* ERR */ };
+	struct uvfio_device *d = NULL;
+	log_text[0] = '\0';
+	assert_int_equal(uvfio_device_open(addr, &o, &d), 0);
+	return d;
+}
+
+/*
+ * Opened through its cdev, the device gets iommufd device ids, not
+ * groups: its own, and NOT_OWNED for a device bound to no iommufd of
+ * ours, which blocks the reset; once that one is opened too, its id.
+ */
+static void test_hot_reset_info_device_ids(void **st)
+{
+	(void)st;
+	fk.hot_reset_count = 2;   /* edu and nvme */
+	struct uvfio_device *a = open_logged(EDU);
+	struct uvfio_hot_reset_dev devs[2];
+	uint32_t flags = 0;
+	assert_int_equal(uvfio_device_hot_reset_query(a, &flags, devs, 2), 2);
+	assert_int_equal(flags, UVFIO_HOT_RESET_DEV_ID);
+	assert_int_equal(devs[0].devid, 100);   /* BIND_IOMMUFD's out_devid */
+	assert_int_equal(devs[0].bus, 1);
+	assert_int_equal(devs[1].devid, UVFIO_HOT_RESET_DEVID_NOT_OWNED);
+	assert_int_equal(devs[1].bus, 2);
+	assert_int_equal(devs[1].devfn, 0);
+	/* Not attempted: the kernel would refuse it. */
+	fk_clear_calls(&fk);
+	assert_int_equal(uvfio_device_hot_reset(a), -EPERM);
+	assert_int_equal(fk_find_call(&fk, "VFIO_DEVICE_PCI_HOT_RESET", 0), -1);
+	assert_non_null(strstr(log_text, "0000:02:00.0 is not bound"));
+
+	struct uvfio_device *b = open_ok(NVME);
+	assert_int_equal(uvfio_device_hot_reset_query(a, &flags, devs, 2), 2);
+	assert_int_equal(flags, UVFIO_HOT_RESET_DEV_ID | UVFIO_HOT_RESET_OWNED);
+	assert_int_equal(devs[0].devid, 100);
+	assert_int_equal(devs[1].devid, 101);
+	uvfio_device_close(b);
+	uvfio_device_close(a);
+}
+
+/* Not opened, but in the IOMMU group of a device that is: owned (id 0). */
+static void test_hot_reset_info_owned_through_group(void **st)
+{
+	(void)st;
+	fk.devs[1].group = 7;
+	fk.hot_reset_count = 2;
+	struct uvfio_device *a = open_ok(EDU);
+	struct uvfio_hot_reset_dev devs[2];
+	uint32_t flags = 0;
+	assert_int_equal(uvfio_device_hot_reset_query(a, &flags, devs, 2), 2);
+	assert_int_equal(flags, UVFIO_HOT_RESET_DEV_ID | UVFIO_HOT_RESET_OWNED);
+	assert_int_equal(devs[0].devid, 100);
+	assert_int_equal(devs[1].devid, UVFIO_HOT_RESET_DEVID_OWNED);
+	/* Such a device needs no proof: the reset goes ahead. */
+	assert_int_equal(uvfio_device_hot_reset(a), 0);
+	assert_int_equal(fk.hot_resets, 1);
+	uvfio_device_close(a);
+}
+
+/*
+ * More devices than the first query has room for: the kernel answers
+ * ENOSPC with the count and no flags; the flags come from the retry.
+ */
+static void test_hot_reset_info_argsz_retry(void **st)
+{
+	(void)st;
+	fk.hot_reset_count = 12;
+	struct uvfio_device *a = open_ok(EDU);
+	struct uvfio_device *b = open_ok(NVME);
+	struct uvfio_hot_reset_dev devs[12];
+	uint32_t flags = 0;
+	fk_clear_calls(&fk);
+	assert_int_equal(uvfio_device_hot_reset_query(b, &flags, devs, 3), 12);
+	int first = fk_find_call(&fk, "VFIO_DEVICE_GET_PCI_HOT_RESET_INFO 76", 0);
+	assert_true(first >= 0);
+	assert_true(fk_find_call(&fk, "VFIO_DEVICE_GET_PCI_HOT_RESET_INFO 108",
+				 (unsigned)first + 1) >= 0);
+	/* Entries 2-11 are bound to host drivers: not owned. */
+	assert_int_equal(flags, UVFIO_HOT_RESET_DEV_ID);
+	assert_int_equal(devs[0].devid, 100);
+	assert_int_equal(devs[1].devid, 101);
+	assert_int_equal(devs[2].devid, UVFIO_HOT_RESET_DEVID_NOT_OWNED);
+	assert_int_equal(devs[2].bus, 3);
+	assert_int_equal(uvfio_device_hot_reset_query(b, &flags, devs, 12), 12);
+	assert_int_equal(devs[11].devid, UVFIO_HOT_RESET_DEVID_NOT_OWNED);
+	assert_int_equal(devs[11].bus, 12);
+	assert_int_equal(uvfio_device_hot_reset(b), -EPERM);
+	uvfio_device_close(b);
+	uvfio_device_close(a);
+}
+
+/* The reset itself: a zero-length group fd array, no group opened. */
+static void test_hot_reset_through_cdev(void **st)
+{
+	(void)st;
+	fk.hot_reset_count = 2;
+	struct uvfio_device *a = open_ok(EDU);
+	struct uvfio_device *b = open_ok(NVME);
+	fk_clear_calls(&fk);
+	assert_int_equal(uvfio_device_hot_reset(b), 0);
+	assert_int_equal(fk.hot_resets, 1);
+	assert_int_equal(fk.last_hot_reset_count, 0);
+	assert_true(fk_find_call(&fk, "VFIO_DEVICE_PCI_HOT_RESET 12 0", 0) >= 0);
+	assert_int_equal(fk_find_call(&fk, "open /dev/vfio/7", 0), -1);
+	assert_int_equal(fk_find_call(&fk, "readlink", 0), -1);
+	assert_int_equal(fk_open_fds(&fk, FK_GROUP), 0);
+	/* No bus or slot reset. */
+	fk.hot_reset_count = 0;
+	assert_int_equal(uvfio_device_hot_reset_query(a, NULL, NULL, 0), -ENODEV);
+	assert_int_equal(uvfio_device_hot_reset(a), -ENODEV);
+	uvfio_device_close(b);
+	uvfio_device_close(a);
+}
+
+/*
+ * The fake's rules are the kernel's: a cdev takes only an empty group fd
+ * array, a group-opened device only a non-empty one, ENOSPC carries no
+ * flags.  (What the library tests above lean on.)
+ */
+static void test_fake_hot_reset_rules(void **st)
+{
+	(void)st;
+	const struct uvfio_sys *s = &fk.sys;
+	fk.hot_reset_count = 1;
+	int ifd = s->open(s, "/dev/iommu", 0);
+	int dfd = s->open(s, "/dev/vfio/devices/vfio0", 0);
+	assert_true(ifd >= 0 && dfd >= 0);
+	struct vfio_device_bind_iommufd bind = { .argsz = sizeof(bind), .iommufd = ifd };
+	assert_int_equal(s->ioctl(s, dfd, VFIO_DEVICE_BIND_IOMMUFD, &bind), 0);
+
+	struct vfio_pci_hot_reset *hr = calloc(1, sizeof(*hr) + sizeof(int32_t));
+	assert_non_null(hr);
+	hr->argsz = sizeof(*hr) + sizeof(int32_t);
+	hr->count = 1;
+	hr->group_fds[0] = ifd;
+	assert_int_equal(s->ioctl(s, dfd, VFIO_DEVICE_PCI_HOT_RESET, hr), -EINVAL);
+	hr->count = 0;
+	hr->flags = 1;
+	assert_int_equal(s->ioctl(s, dfd, VFIO_DEVICE_PCI_HOT_RESET, hr), -EINVAL);
+	hr->flags = 0;
+	assert_int_equal(s->ioctl(s, dfd, VFIO_DEVICE_PCI_HOT_RESET, hr), 0);
+	free(hr);
+
+	struct vfio_pci_hot_reset_info small = { .argsz = sizeof(small) };
+	assert_int_equal(s->ioctl(s, dfd, VFIO_DEVICE_GET_PCI_HOT_RESET_INFO, &small),
+			 -ENOSPC);
+	assert_int_equal(small.count, 1);
+	assert_int_equal(small.flags, 0);
+	small.argsz = 8;
+	assert_int_equal(s->ioctl(s, dfd, VFIO_DEVICE_GET_PCI_HOT_RESET_INFO, &small),
+			 -EINVAL);
+	s->close(s, dfd);
+	s->close(s, ifd);
+
+	/* Through the group: count 0 is refused, its group fd taken. */
+	fk.iommufd = false;
+	struct uvfio_device *d = open_ok(EDU);
+	assert_int_equal(uvfio_device_hot_reset(d), 0);
+	assert_int_equal(fk.last_hot_reset_count, 1);
+	assert_int_equal(fk.last_hot_reset_groups[0], 7);
+	uvfio_device_close(d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -195,6 +374,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_no_dev_iommu_falls_back_to_group, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_missing_cdev_node_falls_back, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_busy_cdev_is_an_error, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hot_reset_info_device_ids, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hot_reset_info_owned_through_group, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hot_reset_info_argsz_retry, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hot_reset_through_cdev, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fake_hot_reset_rules, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -563,12 +563,88 @@ static void test_reset_and_hot_reset_info(void **st)
 	assert_int_equal(devs[0].group_id, 7);
 	assert_int_equal(devs[3].bus, 4);
 	assert_int_equal(uvfio_device_hot_reset_info(d, NULL, 0), 12);
-	/* The retry asked with room for all twelve. */
-	int first = fk_find_call(&fk, "VFIO_DEVICE_GET_PCI_HOT_RESET_INFO", 0);
-	assert_true(first >= 0);
+	/* The first try had room for 8 (argsz 76): ENOSPC; the retry asked
+	 * with room for all twelve. */
+	assert_true(fk_find_call(&fk, "VFIO_DEVICE_GET_PCI_HOT_RESET_INFO 76", 0) >= 0);
 	assert_true(fk_find_call(&fk, "VFIO_DEVICE_GET_PCI_HOT_RESET_INFO 108", 0) >= 0);
+	/* Group numbers, and groups 8-18 are not open here. */
+	uint32_t flags = 0xdead;
+	assert_int_equal(uvfio_device_hot_reset_query(d, &flags, devs, 4), 12);
+	assert_int_equal(flags, 0);
 	fk.dev_flags &= ~VFIO_DEVICE_FLAGS_RESET;
 	assert_int_equal(uvfio_device_reset(d), -EINVAL);
+	uvfio_device_close(d);
+}
+
+/* The group path proves ownership with the fd of every group listed. */
+static void test_hot_reset_through_groups(void **st)
+{
+	(void)st;
+	fk.hot_reset_count = 2;   /* edu (group 7) and nvme (group 8) */
+	struct uvfio_device *a = open_ok(EDU);
+	uint32_t flags = 0xdead;
+	struct uvfio_hot_reset_dev devs[2];
+	assert_int_equal(uvfio_device_hot_reset_query(a, &flags, devs, 2), 2);
+	assert_int_equal(flags, 0);   /* group ids; group 8 is not ours */
+	assert_int_equal(devs[1].group_id, 8);
+	assert_int_equal(devs[1].bus, 2);
+	fk_clear_calls(&fk);
+	assert_int_equal(uvfio_device_hot_reset(a), -EPERM);
+	assert_int_equal(fk_find_call(&fk, "VFIO_DEVICE_PCI_HOT_RESET", 0), -1);
+
+	struct uvfio_device *b = open_ok(NVME);
+	assert_int_equal(uvfio_device_hot_reset_query(a, &flags, devs, 2), 2);
+	assert_int_equal(flags, UVFIO_HOT_RESET_OWNED);
+	assert_int_equal(devs[0].group_id, 7);
+	fk_clear_calls(&fk);
+	assert_int_equal(uvfio_device_hot_reset(a), 0);
+	assert_int_equal(fk.hot_resets, 1);
+	/* Two group fds: argsz 12 + 2 * 4. */
+	assert_true(fk_find_call(&fk, "VFIO_DEVICE_PCI_HOT_RESET 20 2", 0) >= 0);
+	assert_int_equal(fk.last_hot_reset_count, 2);
+	assert_int_equal(fk.last_hot_reset_groups[0], 7);
+	assert_int_equal(fk.last_hot_reset_groups[1], 8);
+	/* Nothing stays held: both groups close with their devices. */
+	uvfio_device_close(b);
+	assert_int_equal(fk_open_fds(&fk, FK_GROUP), 1);
+	assert_int_equal(uvfio_device_hot_reset(a), -EPERM);
+	assert_int_equal(fk.hot_resets, 1);
+	uvfio_device_close(a);
+	assert_int_equal(fk_open_fds(&fk, FK_GROUP), 0);
+}
+
+/* Two devices of one group: that group's fd once. */
+static void test_hot_reset_one_group_once(void **st)
+{
+	(void)st;
+	fk.devs[1].group = 7;
+	fk.hot_reset_count = 2;
+	struct uvfio_device *a = open_ok(EDU);
+	uint32_t flags = 0;
+	assert_int_equal(uvfio_device_hot_reset_query(a, &flags, NULL, 0), 2);
+	/* nvme is not opened, but its group is ours. */
+	assert_int_equal(flags, UVFIO_HOT_RESET_OWNED);
+	assert_int_equal(uvfio_device_hot_reset(a), 0);
+	assert_int_equal(fk.last_hot_reset_count, 1);
+	assert_int_equal(fk.last_hot_reset_groups[0], 7);
+	uvfio_device_close(a);
+}
+
+static void test_hot_reset_errors(void **st)
+{
+	(void)st;
+	struct uvfio_device *d = open_ok(EDU);
+	/* One device, its own group: a reset of just it. */
+	assert_int_equal(uvfio_device_hot_reset(d), 0);
+	assert_int_equal(fk.last_hot_reset_count, 1);
+	/* No bus or slot reset: the kernel's ENODEV, from both calls. */
+	fk.hot_reset_count = 0;
+	assert_int_equal(uvfio_device_hot_reset_query(d, NULL, NULL, 0), -ENODEV);
+	assert_int_equal(uvfio_device_hot_reset(d), -ENODEV);
+	assert_int_equal(fk.hot_resets, 1);
+	assert_int_equal(uvfio_device_hot_reset(NULL), -EINVAL);
+	assert_int_equal(uvfio_device_hot_reset_query(NULL, NULL, NULL, 0), -EINVAL);
+	assert_int_equal(uvfio_device_hot_reset_query(d, NULL, NULL, 1), -EINVAL);
 	uvfio_device_close(d);
 }
 
@@ -638,6 +714,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_dma_map_fd_only, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dirty_pages, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reset_and_hot_reset_info, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hot_reset_through_groups, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hot_reset_one_group_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hot_reset_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ioeventfd, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_device_feature, setup, teardown),
 	};
