@@ -175,7 +175,8 @@ static void dirty_pages(struct uvfio_device *edu)
 static void hot_reset_info(struct uvfio_device *d, const char *addr)
 {
 	struct uvfio_hot_reset_dev devs[8];
-	int n = uvfio_device_hot_reset_info(d, devs, 8);
+	uint32_t flags = 0xdead;
+	int n = uvfio_device_hot_reset_query(d, &flags, devs, 8);
 	char txt[512] = "";
 	size_t len = 0;
 	bool self = false;
@@ -191,6 +192,31 @@ static void hot_reset_info(struct uvfio_device *d, const char *addr)
 	}
 	check(n >= 1 && self, "hot reset of %s would reset:%s", addr,
 	      n > 0 ? txt : err(n));
+	/* Opened through its group: entries are group ids, and the one
+	 * group is ours. */
+	check(n >= 1 && flags == UVFIO_HOT_RESET_OWNED,
+	      "hot reset of %s: entries are IOMMU groups (DEV_ID %s), all owned "
+	      "by this program (OWNED %s)", addr,
+	      flags & UVFIO_HOT_RESET_DEV_ID ? "set" : "clear",
+	      flags & UVFIO_HOT_RESET_OWNED ? "set" : "clear");
+}
+
+/*
+ * VFIO_DEVICE_PCI_HOT_RESET through the library (the group fds as proof):
+ * the kernel resets the bus behind @d's root port and restores config
+ * space; the device answers after it and COMMAND is back as it was.
+ */
+static void hot_reset_do(struct uvfio_device *d, const char *addr)
+{
+	uint16_t before = 0, after = 0;
+	uint32_t id = 0;
+	uvfio_region_read16(d, CFG, PCI_COMMAND, &before);
+	int r = uvfio_device_hot_reset(d);
+	uvfio_region_read16(d, CFG, PCI_COMMAND, &after);
+	int ri = uvfio_region_read32(d, CFG, PCI_VENDOR_ID, &id);
+	check(r == 0 && !ri && id != 0xffffffff && before == after,
+	      "hot reset of %s: %s, then vendor/device 0x%08x, COMMAND 0x%04x "
+	      "before, 0x%04x after", addr, err(r), id, before, after);
 }
 
 static void features(struct uvfio_device *d)
@@ -407,6 +433,8 @@ static void group_pair(const char *a0, const char *a1)
 		       (devs[i].devfn & 7) <= 1 && (int)devs[i].group_id == g0;
 	check(n == 2 && fns == 2, "hot reset of %s would reset %d device(s), "
 	      "%d of them the pair's functions in group %d", a1, n, fns, g0);
+	/* One group fd, held for both: the reset of both functions is ours. */
+	hot_reset_do(f1, a1);
 
 	enable(f0);
 	enable(f1);
@@ -480,6 +508,7 @@ static int checks(const char *edu_addr, const char *nvme_addr,
 	iova_and_sharing(edu, nvme);
 	dirty_pages(edu);
 	hot_reset_info(edu, edu_addr);
+	hot_reset_do(edu, edu_addr);
 	features(edu);
 	edu_reset(edu);
 	if (nvme) {
