@@ -42,6 +42,11 @@ echo "=== meson install + programs built against the installed library, run"
 # static with libuvfio.a (pkg-config --static adds json-c's archive and
 # -pthread).  Both drive the installed uvfio-serve's testdev on a
 # temporary socket; the demo exits 0 only when every exchange checked out.
+# The installed libuvfio.a defines only the uvfio_* API, as libuvfio.so
+# (tests/static/check_archive.sh), and uvfio-clash (tests/static/clash.c),
+# which defines functions named like the library's internal ones
+# (handle_message, pci_cfg_read, dev_reset ...), links with it statically
+# and serves itself a device without the library calling any of them.
 inst=$(mktemp -d /tmp/uvfio-install.XXXXXX)
 srv=
 trap '[ -n "$srv" ] && kill "$srv" 2>/dev/null; rm -rf "$inst"' EXIT
@@ -56,9 +61,15 @@ deps=$(LD_LIBRARY_PATH=$libdir ldd "$inst/demo")
 case $deps in *"libuvfio.so.0 => $libdir/"*) ;;
 	*) echo "demo does not load the installed libuvfio.so: $deps"; exit 1 ;;
 esac
-if ldd "$inst/demo-static" >/dev/null 2>&1; then
-	echo "demo-static is not a static executable"; exit 1
-fi
+gcc -Wall -Werror -static -o "$inst/clash-static" tests/static/clash.c \
+	$(pkgc --static --cflags --libs uvfio)
+for p in demo-static clash-static; do
+	if ldd "$inst/$p" >/dev/null 2>&1; then
+		echo "$p is not a static executable"; exit 1
+	fi
+done
+tests/static/check_archive.sh "$libdir/libuvfio.a" "$libdir/libuvfio.so"
+"$inst/clash-static"
 "$(find "$inst" -name uvfio-serve -type f)" testdev --socket-path="$inst/testdev.sock" &
 srv=$!
 for _ in $(seq 200); do [ -S "$inst/testdev.sock" ] && break; sleep 0.05; done
