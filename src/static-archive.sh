@@ -12,7 +12,9 @@
 # So all of IN's objects are linked into one relocatable object (ld -r),
 # which resolves the library's references to itself, and its hidden
 # symbols are then made local (objcopy --localize-hidden): OUT has one
-# member, which defines only the public uvfio_* symbols.
+# member, which defines only the public uvfio_* symbols.  An LTO build's
+# objects are fat (src/meson.build): their GCC IR, whose symbols objcopy
+# cannot make local, is dropped, and the archive holds machine code only.
 set -eu
 [ $# -eq 5 ] || { echo "usage: $0 OUT IN LD OBJCOPY AR" >&2; exit 2; }
 out=$1 in=$2 ld=$3 objcopy=$4 ar=$5
@@ -20,6 +22,7 @@ out=$1 in=$2 ld=$3 objcopy=$4 ar=$5
 tmp=$(mktemp -d "$out.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 "$ld" -r -o "$tmp/uvfio.o" --whole-archive "$in" --no-whole-archive
-"$objcopy" --localize-hidden "$tmp/uvfio.o"
+"$objcopy" --remove-section='.gnu.lto_*' --remove-section='.gnu.debuglto_*' \
+	--localize-hidden "$tmp/uvfio.o"
 rm -f "$out"
 "$ar" rcsD "$out" "$tmp/uvfio.o"
