@@ -256,8 +256,6 @@ uint64_t pci_cfg_bar_addr(const struct pci_cfg *cfg, unsigned bar);
 /* SET_IRQS enabled @index (-1: none) with @nvec vectors allocated. */
 void pci_cfg_irq_state(struct pci_cfg *cfg, int index, unsigned nvec);
 bool pci_cfg_intx_disabled(const struct pci_cfg *cfg);
-/* Set COMMAND's INTx disable from the SET_IRQS side (no hook call). */
-void pci_cfg_set_intx_disabled(struct pci_cfg *cfg, bool disabled);
 /* STATUS's Interrupt Status of an emulated device: its INTx is asserted. */
 void pci_cfg_intx_status(struct pci_cfg *cfg, bool asserted);
 /* May vector @v fire now?  If masked, its pending bit is set instead. */

@@ -302,15 +302,6 @@ bool pci_cfg_intx_disabled(const struct pci_cfg *cfg)
 	return pci_vget(cfg, PCI_COMMAND, 2) & PCI_COMMAND_INTX_DISABLE;
 }
 
-void pci_cfg_set_intx_disabled(struct pci_cfg *cfg, bool disabled)
-{
-	uint32_t cmd = pci_vget(cfg, PCI_COMMAND, 2);
-	cmd = disabled ? cmd | PCI_COMMAND_INTX_DISABLE :
-			 cmd & ~(uint32_t)PCI_COMMAND_INTX_DISABLE;
-	pci_vset(cfg, PCI_COMMAND, 2, cmd);
-	cfg->intx_disabled = disabled;
-}
-
 /*
  * Hardware shows a pending INTx in STATUS whatever COMMAND's INTx disable
  * says, and drivers that mask INTx with that bit (PCI 2.3 masking: the

@@ -4,9 +4,10 @@
  * built with the public builder (<uvfio/pci.h>), eventfds bound through
  * SET_IRQS.  MSI-X table and PBA emulated in the BAR (vector and
  * function masks, pending bits), MSI per-vector masking, COMMAND's INTx
- * disable and the SET_IRQS mask as one state, IRQ counts from config
- * space, FLR through DEVCTL and AF, memory decoding gating BARs, mmap
- * areas around the MSI-X table, the getters, build errors in the log.
+ * disable next to the SET_IRQS mask (two states, as in vfio-pci), IRQ
+ * counts from config space, FLR through DEVCTL and AF, memory decoding
+ * gating BARs, mmap areas around the MSI-X table, the getters, build
+ * errors in the log.
  */
 #include <errno.h>
 #include <linux/pci_regs.h>
