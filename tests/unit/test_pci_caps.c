@@ -4,8 +4,9 @@
  * all-ones, zero and random writes of every width, then the registers
  * with side effects one by one — PM power state and hidden PME, MSI
  * enable and Multiple Message Enable against SET_IRQS, per-vector mask
- * and pending bits, MSI-X read-only, PCIe FLR/MPS/MRRS/ARI, AF FLR, VPD's
- * F flag, vendor pass-through — and the builder's placement and errors.
+ * and pending bits (64-bit and 32-bit layouts), MSI-X read-only, PCIe
+ * FLR/MPS/MRRS/ARI, AF FLR, VPD's F flag, vendor pass-through — and the
+ * builder's placement and errors.
  */
 #include <errno.h>
 #include <linux/pci_regs.h>
@@ -204,6 +205,116 @@ static void test_msi_mask_and_pending(void **state)
 	cfg = pci_cfg_new(PCI_CFG_SIZE);
 	assert_int_equal(pci_cfg_add_msi(cfg, 4, UVFIO_MSI_64BIT), 0x40);
 	assert_true(pci_cfg_msi_gate(cfg, 1));
+	pci_cfg_free(cfg);
+}
+
+/*
+ * 32-bit MSI with per-vector masking: no upper address dword, so data at
+ * 0x08, the mask at 0x0c, the pending bits at 0x10 and 20 bytes in all.
+ */
+#define MSI32_MASK     0x0cu
+#define MSI32_PENDING  0x10u
+#define MSI32_LEN      20u
+
+static void test_msi32_maskable_layout(void **state)
+{
+	static struct tu_spec s;
+	tu_srand(4);
+	for (unsigned nvec = 1; nvec <= 32; nvec <<= 1) {
+		uint32_t vecs = nvec == 32 ? 0xffffffffu : (1u << nvec) - 1;
+		struct pci_cfg *cfg = pci_cfg_new(PCI_CFG_SIZE);
+		int o = pci_cap_add_msi(cfg, 0, nvec, UVFIO_MSI_MASKABLE);
+		assert_int_equal(o, 0x40);
+		uint32_t fl = tu_rd(cfg, o + PCI_MSI_FLAGS, 2);
+		assert_true(fl & PCI_MSI_FLAGS_MASKBIT);
+		assert_false(fl & PCI_MSI_FLAGS_64BIT);
+		assert_int_equal(1u << ((fl & PCI_MSI_FLAGS_QMASK) >> 1), nvec);
+		/* 20 bytes: the last dword is taken, the next one is free. */
+		assert_int_equal(pci_cap_add_vendor(cfg, o + MSI32_LEN - 4, NULL, 0),
+				 -EEXIST);
+		assert_int_equal(pci_cap_add_pm(cfg, 0, 0), o + MSI32_LEN);
+		assert_int_equal(tu_rd(cfg, o + PCI_CAP_LIST_NEXT, 1), o + MSI32_LEN);
+		pci_cfg_seal(cfg);
+
+		/* Mask bits exist for the vectors the function has. */
+		tu_wr(cfg, o + MSI32_MASK, 0xffffffff, 4);
+		assert_int_equal(tu_rd(cfg, o + MSI32_MASK, 4), vecs);
+		tu_wr(cfg, o + MSI32_MASK, 0, 4);
+		assert_int_equal(tu_rd(cfg, o + MSI32_MASK, 4), 0);
+		tu_wr(cfg, o + MSI32_MASK + 3, 0xff, 1);
+		assert_int_equal(tu_rd(cfg, o + MSI32_MASK, 4), vecs & 0xff000000u);
+		tu_wr(cfg, o + MSI32_MASK, 0, 4);
+		/* Pending bits are the device's: a client write changes nothing. */
+		tu_wr(cfg, o + MSI32_PENDING, 0xffffffff, 4);
+		assert_int_equal(tu_rd(cfg, o + MSI32_PENDING, 4), 0);
+		/* Data is 16 bits followed by a reserved word. */
+		tu_wr(cfg, o + PCI_MSI_DATA_32, 0xffffffff, 4);
+		assert_int_equal(tu_rd(cfg, o + PCI_MSI_DATA_32, 4), 0xffff);
+
+		/* Every byte, width and pattern (the flags on their own). */
+		memset(&s, 0, sizeof(s));
+		tu_spec_skip(&s, o + PCI_MSI_FLAGS, 1);
+		tu_spec_rw(&s, o + PCI_MSI_ADDRESS_LO, 4, 0xfffffffc);
+		tu_spec_rw(&s, o + PCI_MSI_DATA_32, 2, 0xffff);
+		tu_spec_rw(&s, o + MSI32_MASK, 4, vecs);
+		assert_true(tu_sweep(cfg, &s, o, o + MSI32_LEN, NULL) > 100);
+		pci_cfg_free(cfg);
+	}
+}
+
+static void test_msi32_mask_and_pending(void **state)
+{
+	struct hooks h;
+	memset(&h, 0, sizeof(h));
+	struct pci_cfg *cfg = pci_cfg_new(PCI_CFG_SIZE);
+	int o = pci_cap_add_msi(cfg, 0, 4, UVFIO_MSI_MASKABLE);
+	assert_int_equal(o, 0x40);
+	pci_cfg_seal(cfg);
+	const struct pci_cfg_hooks hk = { .opaque = &h, .deliver = on_deliver };
+	pci_cfg_set_hooks(cfg, &hk);
+	int *sent = h.delivered[VFIO_PCI_MSI_IRQ_INDEX];
+	uint32_t mask = o + MSI32_MASK, pend = o + MSI32_PENDING;
+
+	assert_true(pci_cfg_msi_gate(cfg, 1));
+	assert_int_equal(tu_rd(cfg, pend, 4), 0);
+	/* Masked vectors are held as pending, the others fire. */
+	tu_wr(cfg, mask, 1u << 1 | 1u << 3, 4);
+	assert_false(pci_cfg_msi_gate(cfg, 1));
+	assert_false(pci_cfg_msi_gate(cfg, 3));
+	assert_true(pci_cfg_msi_gate(cfg, 0));
+	assert_int_equal(tu_rd(cfg, pend, 4), 1u << 1 | 1u << 3);
+	/* A vector the function does not have cannot be masked. */
+	tu_wr(cfg, mask, 1u << 1 | 1u << 3 | 1u << 5, 4);
+	assert_true(pci_cfg_msi_gate(cfg, 5));
+	assert_int_equal(tu_rd(cfg, pend, 4), 1u << 1 | 1u << 3);
+	/* The client cannot clear them. */
+	tu_wr(cfg, pend, 0, 4);
+	assert_int_equal(tu_rd(cfg, pend, 4), 1u << 1 | 1u << 3);
+	for (unsigned v = 0; v < 32; v++)
+		assert_int_equal(sent[v], 0);
+	/* Unmasking 3 (one byte) delivers it once; 1 stays held. */
+	tu_wr(cfg, mask, 1u << 1, 1);
+	assert_int_equal(sent[3], 1);
+	assert_int_equal(sent[1], 0);
+	assert_int_equal(tu_rd(cfg, pend, 4), 1u << 1);
+	/* Unmasking 1 (a word) delivers it and nothing more is pending. */
+	tu_wr(cfg, mask, 0, 2);
+	assert_int_equal(sent[1], 1);
+	assert_int_equal(sent[3], 1);
+	assert_int_equal(tu_rd(cfg, pend, 4), 0);
+	/* Unmasking again sends nothing twice. */
+	tu_wr(cfg, mask, 0, 4);
+	assert_int_equal(sent[1] + sent[3], 2);
+	/* The device unmasking (its own write) delivers as well. */
+	tu_wr(cfg, mask, 1u << 2, 4);
+	assert_false(pci_cfg_msi_gate(cfg, 2));
+	assert_int_equal(tu_rd(cfg, pend, 4), 1u << 2);
+	uint8_t zero[4] = { 0 };
+	assert_int_equal(pci_cfg_phys_write(cfg, mask, zero, 4), 0);
+	assert_int_equal(sent[2], 1);
+	assert_int_equal(tu_rd(cfg, pend, 4), 0);
+	for (unsigned v = 4; v < 32; v++)
+		assert_int_equal(sent[v], 0);
 	pci_cfg_free(cfg);
 }
 
@@ -453,6 +564,8 @@ int main(void)
 		cmocka_unit_test(test_pm),
 		cmocka_unit_test(test_msi_enable_follows_set_irqs),
 		cmocka_unit_test(test_msi_mask_and_pending),
+		cmocka_unit_test(test_msi32_maskable_layout),
+		cmocka_unit_test(test_msi32_mask_and_pending),
 		cmocka_unit_test(test_msix_capability_read_only),
 		cmocka_unit_test(test_pcie_devctl),
 		cmocka_unit_test(test_af_flr),

@@ -298,6 +298,51 @@ static void test_msi_per_vector_mask(void **state)
 	close_all(mine, 3);
 }
 
+/*
+ * The same with a 32-bit maskable MSI (mask at 0x0c, pending at 0x10):
+ * a vector masked in config space is not signalled, shows as pending,
+ * and its eventfd fires once when it is unmasked.
+ */
+static void test_msi32_per_vector_mask(void **state)
+{
+	struct fx f = { 0 };
+	f.dev = uvfio_dev_new("msi32");
+	f.p = uvfio_dev_pci(f.dev);
+	int pos = uvfio_pci_add_msi(f.p, 0, 4, UVFIO_MSI_MASKABLE);
+	assert_true(pos > 0);
+	f.msi = (unsigned)pos;
+	assert_int_equal(dev_seal(f.dev), 0);
+	uint32_t fl = cfg_rd(&f, f.msi + PCI_MSI_FLAGS, 2);
+	assert_true(fl & PCI_MSI_FLAGS_MASKBIT);
+	assert_false(fl & PCI_MSI_FLAGS_64BIT);
+	const unsigned mask = f.msi + 0x0c, pend = f.msi + 0x10;
+	int mine[4];
+	bind(&f, MSI, 4, mine);
+	assert_int_equal(uvfio_pci_msi_enabled(f.p), 4);
+	cfg_wr(&f, mask, 1u << 2 | 1u << 3, 4);
+	assert_int_equal(cfg_rd(&f, mask, 4), 1u << 2 | 1u << 3);
+	assert_int_equal(uvfio_dev_irq_trigger(f.dev, MSI, 2), 0);
+	assert_int_equal(fired(mine[2]), 0);
+	assert_int_equal(cfg_rd(&f, pend, 4), 1u << 2);
+	/* Unmasked vectors fire at once. */
+	assert_int_equal(uvfio_dev_irq_trigger(f.dev, MSI, 1), 0);
+	assert_int_equal(fired(mine[1]), 1);
+	assert_int_equal(cfg_rd(&f, pend, 4), 1u << 2);
+	/* The pending bit is read-only to the client. */
+	cfg_wr(&f, pend, 0, 4);
+	assert_int_equal(cfg_rd(&f, pend, 4), 1u << 2);
+	/* Unmasking 2 delivers it once; 3 had nothing pending. */
+	cfg_wr(&f, mask, 1u << 3, 4);
+	assert_int_equal(fired(mine[2]), 1);
+	assert_int_equal(fired(mine[3]), 0);
+	assert_int_equal(cfg_rd(&f, pend, 4), 0);
+	cfg_wr(&f, mask, 0, 4);
+	assert_int_equal(fired(mine[2]), 0);
+	assert_int_equal(fired(mine[3]), 0);
+	close_all(mine, 4);
+	uvfio_dev_free(f.dev);
+}
+
 static void test_intx_one_state(void **state)
 {
 	struct fx *f = *state;
@@ -593,6 +638,7 @@ int main(void)
 		T(test_irq_counts_from_config),
 		T(test_msix_table_in_bar),
 		T(test_msi_per_vector_mask),
+		cmocka_unit_test(test_msi32_per_vector_mask),
 		T(test_intx_one_state),
 		T(test_intx_shows_in_status),
 		T(test_intx_unmask_keeps_command_disable),
