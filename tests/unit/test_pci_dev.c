@@ -563,6 +563,73 @@ static void test_decode_gating(void **state)
 	uvfio_dev_free(d);
 }
 
+/*
+ * uvfio_pci_io_enabled(): COMMAND's I/O Space bit as the client last
+ * wrote it, whatever the width of the write, apart from memory decoding
+ * and INTx disable, kept across a function reset (vfio-pci restores
+ * COMMAND); I/O BARs answer either way.
+ */
+static void test_io_enabled(void **state)
+{
+	struct fx *f = *state;
+	uint32_t v;
+	assert_false(uvfio_pci_io_enabled(NULL));
+	assert_false(uvfio_pci_io_enabled(f->p));
+	cfg_wr(f, PCI_COMMAND, PCI_COMMAND_IO, 2);
+	assert_true(uvfio_pci_io_enabled(f->p));
+	assert_false(uvfio_pci_memory_enabled(f->p));
+	assert_true(cfg_rd(f, PCI_COMMAND, 2) & PCI_COMMAND_IO);
+	cfg_wr(f, PCI_COMMAND, 0, 2);
+	assert_false(uvfio_pci_io_enabled(f->p));
+	assert_false(cfg_rd(f, PCI_COMMAND, 2) & PCI_COMMAND_IO);
+	/* One byte at COMMAND; then the high byte leaves it alone. */
+	cfg_wr(f, PCI_COMMAND, PCI_COMMAND_IO | PCI_COMMAND_MEMORY, 1);
+	assert_true(uvfio_pci_io_enabled(f->p));
+	assert_true(uvfio_pci_memory_enabled(f->p));
+	cfg_wr(f, PCI_COMMAND + 1, PCI_COMMAND_INTX_DISABLE >> 8, 1);
+	assert_true(uvfio_pci_io_enabled(f->p));
+	assert_true(uvfio_pci_intx_disabled(f->p));
+	cfg_wr(f, PCI_COMMAND + 1, 0, 1);
+	assert_true(uvfio_pci_io_enabled(f->p));
+	/* A dword over COMMAND and STATUS: each enable on its own. */
+	cfg_wr(f, PCI_COMMAND, PCI_COMMAND_MEMORY, 4);
+	assert_false(uvfio_pci_io_enabled(f->p));
+	assert_true(uvfio_pci_memory_enabled(f->p));
+	cfg_wr(f, PCI_COMMAND, PCI_COMMAND_IO, 4);
+	assert_true(uvfio_pci_io_enabled(f->p));
+	assert_false(uvfio_pci_memory_enabled(f->p));
+	/* Writes next to COMMAND do not touch it. */
+	cfg_wr(f, PCI_VENDOR_ID, 0, 4);
+	cfg_wr(f, PCI_STATUS, 0xffff, 2);
+	cfg_wr(f, PCI_CLASS_REVISION, 0, 4);
+	assert_true(uvfio_pci_io_enabled(f->p));
+	/*
+	 * It is what the driver asked for, kept in the virtual copy as
+	 * vfio-pci keeps it: the device dropping the bit in its own
+	 * register changes what the client reads, not this.
+	 */
+	uint16_t cmd;
+	assert_int_equal(uvfio_pci_phys_read(f->p, PCI_COMMAND, &cmd, 2), 0);
+	cmd &= (uint16_t)~PCI_COMMAND_IO;
+	assert_int_equal(uvfio_pci_phys_write(f->p, PCI_COMMAND, &cmd, 2), 0);
+	assert_false(cfg_rd(f, PCI_COMMAND, 2) & PCI_COMMAND_IO);
+	assert_true(uvfio_pci_io_enabled(f->p));
+	cfg_wr(f, PCI_COMMAND, PCI_COMMAND_IO, 2);
+	assert_true(cfg_rd(f, PCI_COMMAND, 2) & PCI_COMMAND_IO);
+	/* A function reset keeps it, as vfio-pci's restore of COMMAND. */
+	int before = f->resets;
+	cfg_wr(f, f->pcie + PCI_EXP_DEVCTL,
+	       cfg_rd(f, f->pcie + PCI_EXP_DEVCTL, 2) | PCI_EXP_DEVCTL_BCR_FLR, 2);
+	assert_int_equal(f->resets, before + 1);
+	assert_true(uvfio_pci_io_enabled(f->p));
+	assert_true(cfg_rd(f, PCI_COMMAND, 2) & PCI_COMMAND_IO);
+	/* I/O BARs are not gated by it (memory gating is on here). */
+	assert_int_equal(bar(f, 2, 0, &v, 4, false), 4);
+	cfg_wr(f, PCI_COMMAND, 0, 2);
+	assert_false(uvfio_pci_io_enabled(f->p));
+	assert_int_equal(bar(f, 2, 0, &v, 4, false), 4);
+}
+
 static void test_mmap_areas_skip_the_table(void **state)
 {
 	struct uvfio_dev *d = uvfio_dev_new("mmap");
@@ -644,6 +711,7 @@ int main(void)
 		T(test_intx_unmask_keeps_command_disable),
 		T(test_flr),
 		T(test_decode_gating),
+		T(test_io_enabled),
 		cmocka_unit_test(test_header_writable),
 		cmocka_unit_test(test_mmap_areas_skip_the_table),
 		cmocka_unit_test(test_build_errors_logged),
