@@ -501,6 +501,49 @@ static void test_flr(void **state)
 	uvfio_dev_free(d);
 }
 
+/*
+ * An Advanced Features capability from uvfio_pci_add_raw_cap() (a known
+ * ID, so virtualized as AF) that lacks Transactions Pending or FLR
+ * capability: Initiate FLR reads back 0 and does not reset the
+ * function, as in vfio-pci, which resets only when both bits are set.
+ */
+static void test_af_flr_needs_both_capabilities(void **state)
+{
+	const uint8_t caps[] = { PCI_AF_CAP_FLR, PCI_AF_CAP_TP, 0,
+				 PCI_AF_CAP_TP | PCI_AF_CAP_FLR };
+	for (size_t i = 0; i < sizeof(caps); i++) {
+		struct fx f = { 0 };
+		f.dev = uvfio_dev_new("af-raw");
+		f.p = uvfio_dev_pci(f.dev);
+		assert_int_equal(uvfio_dev_set_reset(f.dev, on_reset, &f), 0);
+		const uint8_t body[4] = { PCI_CAP_AF_SIZEOF, caps[i], 0, 0 };
+		int pos = uvfio_pci_add_raw_cap(f.p, 0, PCI_CAP_ID_AF, body, 4);
+		assert_int_equal(pos, 0x40);
+		/* It is the function's AF capability: no second one. */
+		assert_int_equal(uvfio_pci_add_af(f.p, 0), -EEXIST);
+		assert_int_equal(dev_seal(f.dev), 0);
+		f.af = (unsigned)pos;
+		assert_int_equal(cfg_rd(&f, PCI_CAPABILITY_LIST, 1), f.af);
+		assert_int_equal(cfg_rd(&f, f.af, 1), PCI_CAP_ID_AF);
+		assert_int_equal(cfg_rd(&f, f.af + PCI_AF_CAP, 1), caps[i]);
+		/* Some state a reset would clear: an error the device raised. */
+		uint8_t serr = PCI_STATUS_SIG_SYSTEM_ERROR >> 8;
+		assert_int_equal(uvfio_pci_phys_write(f.p, PCI_STATUS + 1, &serr, 1), 0);
+		bool can = caps[i] == (PCI_AF_CAP_TP | PCI_AF_CAP_FLR);
+		cfg_wr(&f, f.af + PCI_AF_CTRL, PCI_AF_CTRL_FLR, 1);
+		assert_int_equal(f.resets, can ? 1 : 0);
+		assert_int_equal(cfg_rd(&f, f.af + PCI_AF_CTRL, 1), 0);
+		assert_int_equal(!!(cfg_rd(&f, PCI_STATUS, 2) &
+				    PCI_STATUS_SIG_SYSTEM_ERROR), !can);
+		/* All-ones over control and status: the same. */
+		cfg_wr(&f, f.af + PCI_AF_CTRL, 0xffff, 2);
+		assert_int_equal(f.resets, can ? 2 : 0);
+		assert_int_equal(cfg_rd(&f, f.af + PCI_AF_CAP, 1), caps[i]);
+		assert_int_equal(cfg_rd(&f, f.af + PCI_AF_CTRL, 1), 0);
+		uvfio_dev_free(f.dev);
+	}
+}
+
 /* A model narrows the writable header bits to what its hardware has. */
 static void test_header_writable(void **state)
 {
@@ -710,6 +753,7 @@ int main(void)
 		T(test_intx_shows_in_status),
 		T(test_intx_unmask_keeps_command_disable),
 		T(test_flr),
+		cmocka_unit_test(test_af_flr_needs_both_capabilities),
 		T(test_decode_gating),
 		T(test_io_enabled),
 		cmocka_unit_test(test_header_writable),
