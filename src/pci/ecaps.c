@@ -28,7 +28,10 @@
 			   PCI_ERR_UNC_FCP | PCI_ERR_UNC_RX_OVER | \
 			   PCI_ERR_UNC_MALF_TLP | PCI_ERR_UNC_INTN)
 
-#define VSEC_LEN_MAX 0xfffu    /* 12-bit length fields */
+/* The longest capability the 12-bit length fields describe, in whole
+ * dwords: the limits <uvfio/pci.h> documents (4084 and 4082 bytes of
+ * data).  Anything that long is refused with -EINVAL, not -ENOSPC. */
+#define VSEC_LEN_MAX 0xffcu
 #define DVSEC_BODY   (PCI_DVSEC_HEADER2 + 2)
 
 static uint32_t bk(const struct pci_cfg *cfg, uint32_t off, unsigned n)

@@ -292,6 +292,15 @@ static void test_extended_errors(void **state)
 	assert_int_equal(pci_cap_add_ext_vendor(cfg, 0, 1, 16, NULL, 0), -EINVAL);
 	assert_int_equal(pci_cap_add_ext_vendor(cfg, 0, 1, 1, NULL, 4), -EINVAL);
 	assert_int_equal(pci_cap_add_dvsec(cfg, 0, 1, 1, 1, NULL, 4088), -EINVAL);
+	/* Lengths past the documented limits are bad arguments; up to them
+	 * they are only too big for the room there is. */
+	static const uint8_t huge[4096];
+	assert_int_equal(pci_cap_add_ext_vendor(cfg, 0, 1, 1, huge, 4085), -EINVAL);
+	assert_int_equal(pci_cap_add_ext_vendor(cfg, 0, 1, 1, huge, 4087), -EINVAL);
+	assert_int_equal(pci_cap_add_ext_vendor(cfg, 0, 1, 1, huge, 4084), -ENOSPC);
+	assert_int_equal(pci_cap_add_dvsec(cfg, 0, 1, 1, 1, huge, 4083), -EINVAL);
+	assert_int_equal(pci_cap_add_dvsec(cfg, 0, 1, 1, 1, huge, 4085), -EINVAL);
+	assert_int_equal(pci_cap_add_dvsec(cfg, 0, 1, 1, 1, huge, 4082), -ENOSPC);
 	/* Vendor-specific ones may repeat; space runs out. */
 	static const uint8_t big[3000];
 	assert_int_equal(pci_cap_add_ext_vendor(cfg, 0, 1, 1, big, 3000), 0x12c);
