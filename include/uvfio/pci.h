@@ -161,7 +161,10 @@ UVFIO_EXPORT int uvfio_pci_add_dvsec(struct uvfio_pci *p, unsigned offset,
 /*
  * A capability the builder has no call for: @len bytes of @body after
  * the standard (2-byte) or extended (4-byte) header.  Unless uvfio knows
- * the ID, it is hidden from the client as vfio-pci hides it.
+ * the ID, it is hidden from the client as vfio-pci hides it.  One whose
+ * ID uvfio knows is virtualized as that kind, and must be at least as
+ * long as that kind's registers (as its own length field or flags say,
+ * where it has them): -EINVAL otherwise.
  */
 UVFIO_EXPORT int uvfio_pci_add_raw_cap(struct uvfio_pci *p, unsigned offset,
 				       uint8_t id, const void *body,

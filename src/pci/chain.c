@@ -278,6 +278,32 @@ static void emu_bytes(struct pci_cfg *cfg, unsigned off, const void *data,
 		pci_cfg_poke(cfg, (uint32_t)(off + i), 1, b[i]);
 }
 
+/*
+ * Write the bytes (header included) of a capability of @len at @off.  A
+ * capability of a kind uvfio virtualizes must hold that kind's registers:
+ * its handlers reach them, and past a short one they would act on the
+ * next capability's bytes.  If it does not, the bytes are put back and
+ * -EINVAL.
+ */
+static int poke_cap(struct pci_cfg *cfg, bool ext, uint16_t id, unsigned off,
+		    const uint8_t *bytes, unsigned len)
+{
+	uint8_t *old = malloc(len);
+	if (!old)
+		return -ENOMEM;
+	int r = pci_cfg_phys_read(cfg, off, old, len);
+	if (r == 0) {
+		emu_bytes(cfg, off, bytes, len);
+		const struct pci_cap_type *t = pci_cap_type_find(ext, id);
+		if (t && t->length && t->length(cfg, off) > len) {
+			emu_bytes(cfg, off, old, len);
+			r = -EINVAL;
+		}
+	}
+	free(old);
+	return r;
+}
+
 int pci_cfg_add_raw(struct pci_cfg *cfg, bool ext, uint16_t id,
 		    uint8_t version, unsigned off, const void *body,
 		    size_t len)
@@ -287,18 +313,26 @@ int pci_cfg_add_raw(struct pci_cfg *cfg, bool ext, uint16_t id,
 		return -EINVAL;
 	if (!ext && id > 0xff)
 		return -EINVAL;
-	int o = pci_cfg_place(cfg, ext, off, hdr + (unsigned)len);
+	unsigned total = hdr + (unsigned)len;
+	int o = pci_cfg_place(cfg, ext, off, total);
 	if (o < 0)
 		return o;
-	int r = ext ? pci_cfg_ext_anchor(cfg, (unsigned)o) : 0;
+	uint8_t *bytes = calloc(1, total);
+	if (!bytes)
+		return -ENOMEM;
+	uint32_t h = ext ? id | (uint32_t)version << 16 : id;
+	for (unsigned i = 0; i < hdr; i++)
+		bytes[i] = (uint8_t)(h >> (8 * i));
+	if (len)
+		memcpy(bytes + hdr, body, len);
+	int r = poke_cap(cfg, ext, id, (unsigned)o, bytes, total);
+	free(bytes);
 	if (r < 0)
 		return r;
-	if (ext)
-		pci_cfg_poke(cfg, (uint32_t)o, 4, id | (uint32_t)version << 16);
-	else
-		pci_cfg_poke(cfg, (uint32_t)o, 2, id);
-	emu_bytes(cfg, (unsigned)o + hdr, body, len);
-	return pci_cap_register(cfg, ext, id, (unsigned)o, hdr + (unsigned)len);
+	r = ext ? pci_cfg_ext_anchor(cfg, (unsigned)o) : 0;
+	if (r < 0)
+		return r;
+	return pci_cap_register(cfg, ext, id, (unsigned)o, total);
 }
 
 /* Kept for the first builder API: an empty standard capability. */
@@ -309,9 +343,12 @@ int pci_cfg_add_cap(struct pci_cfg *cfg, uint8_t id, uint8_t len)
 	int o = pci_cfg_place(cfg, false, 0, len);
 	if (o < 0)
 		return o;
-	pci_cfg_poke(cfg, (uint32_t)o, 2, id);
+	uint8_t bytes[256] = { id };
 	if (id == PCI_CAP_ID_VNDR && len > PCI_CAP_FLAGS)
-		pci_cfg_poke(cfg, (uint32_t)o + PCI_CAP_FLAGS, 1, len);
+		bytes[PCI_CAP_FLAGS] = len;
+	int r = poke_cap(cfg, false, id, (unsigned)o, bytes, len);
+	if (r < 0)
+		return r;
 	return pci_cap_register(cfg, false, id, (unsigned)o, len);
 }
 

@@ -497,6 +497,9 @@ static void test_capability_chain(void **state)
 	assert_int_equal(pci_cfg_add_cap(cfg, PCI_CAP_ID_VNDR, 200), -ENOSPC);
 	/* Too short to hold its header: a bad argument. */
 	assert_int_equal(pci_cfg_add_cap(cfg, PCI_CAP_ID_VNDR, 1), -EINVAL);
+	/* Too short for the registers of its kind (AF is 6 bytes). */
+	assert_int_equal(pci_cfg_add_cap(cfg, PCI_CAP_ID_AF, 4), -EINVAL);
+	assert_int_equal(pci_cfg_add_cap(cfg, PCI_CAP_ID_AF, 8), v + 12);
 }
 
 /*

@@ -544,6 +544,72 @@ static void test_af_flr_needs_both_capabilities(void **state)
 	}
 }
 
+/*
+ * A raw capability of a kind uvfio knows is virtualized as that kind, so
+ * it must hold that kind's registers.  A 4-byte AF capability had its
+ * control register in the next capability: any client write to it, even
+ * to its read-only bytes, took bit 0 of the neighbour's ID for Initiate
+ * FLR — clearing it (PM read as ID 0) or, with TP and FLR capability,
+ * resetting the function.  Such capabilities are refused and leave
+ * nothing behind.
+ */
+static void test_raw_cap_too_short_for_its_kind(void **state)
+{
+	struct fx f = { 0 };
+	f.dev = uvfio_dev_new("raw-short");
+	f.p = uvfio_dev_pci(f.dev);
+	assert_int_equal(uvfio_dev_set_reset(f.dev, on_reset, &f), 0);
+	const uint8_t af[4] = { PCI_CAP_AF_SIZEOF, PCI_AF_CAP_TP | PCI_AF_CAP_FLR };
+	assert_int_equal(uvfio_pci_add_raw_cap(f.p, 0x40, PCI_CAP_ID_AF, af, 2),
+			 -EINVAL);
+	/* PM is 8 bytes. */
+	assert_int_equal(uvfio_pci_add_raw_cap(f.p, 0, PCI_CAP_ID_PM, af, 4), -EINVAL);
+	/* MSI flags saying 64-bit and maskable (24 bytes) in 12. */
+	uint8_t msi[22] = { (uint8_t)PCI_MSI_FLAGS_64BIT,
+			    (uint8_t)(PCI_MSI_FLAGS_MASKBIT >> 8) };
+	assert_int_equal(uvfio_pci_add_raw_cap(f.p, 0, PCI_CAP_ID_MSI, msi, 10),
+			 -EINVAL);
+	/* A vendor-specific length byte past the bytes given. */
+	const uint8_t vndr[3] = { 12, 1, 2 };
+	assert_int_equal(uvfio_pci_add_raw_cap(f.p, 0, PCI_CAP_ID_VNDR, vndr, 3),
+			 -EINVAL);
+	/* Nothing was left behind. */
+	uint8_t b[64];
+	assert_int_equal(uvfio_pci_phys_read(f.p, 0x40, b, sizeof(b)), 0);
+	for (size_t i = 0; i < sizeof(b); i++)
+		assert_int_equal(b[i], 0);
+	/* Long enough, they are taken. */
+	assert_int_equal(uvfio_pci_add_raw_cap(f.p, 0x40, PCI_CAP_ID_AF, af, 4), 0x40);
+	assert_int_equal(uvfio_pci_add_pm(f.p, 0x48, 0), 0x48);
+	assert_int_equal(uvfio_pci_add_raw_cap(f.p, 0, PCI_CAP_ID_MSI, msi, 22), 0x50);
+	assert_int_equal(dev_seal(f.dev), 0);
+	/* Writes to the AF capability stay in it. */
+	cfg_wr(&f, 0x40, 0, 4);
+	cfg_wr(&f, 0x40, 0xffffffff, 4);
+	assert_int_equal(cfg_rd(&f, 0x48, 1), PCI_CAP_ID_PM);
+	assert_int_equal(f.resets, 0);
+	cfg_wr(&f, 0x40 + PCI_AF_CTRL, PCI_AF_CTRL_FLR, 1);
+	assert_int_equal(f.resets, 1);
+	uvfio_dev_free(f.dev);
+
+	/* Extended ones likewise (AER is 0x2c bytes, VSEC says its length). */
+	f = (struct fx){ 0 };
+	f.dev = uvfio_dev_new("raw-short-ext");
+	f.p = uvfio_dev_pci(f.dev);
+	assert_true(uvfio_pci_add_pcie(f.p, 0, PCI_EXP_TYPE_ENDPOINT, 0) > 0);
+	static const uint8_t zero[40];
+	assert_int_equal(uvfio_pci_add_raw_ext_cap(f.p, 0x200, PCI_EXT_CAP_ID_ERR, 2,
+						   zero, 8), -EINVAL);
+	const uint8_t vsec[8] = { 0x34, 0x12, 0x01, 32 >> 4 };   /* length 32 */
+	assert_int_equal(uvfio_pci_add_raw_ext_cap(f.p, 0, PCI_EXT_CAP_ID_VNDR, 1,
+						   vsec, 8), -EINVAL);
+	assert_int_equal(dev_seal(f.dev), 0);
+	/* No extended capability, not even a null header pointing on. */
+	assert_int_equal(cfg_rd(&f, PCI_CFG_SPACE_SIZE, 4), 0);
+	assert_int_equal(cfg_rd(&f, 0x200, 4), 0);
+	uvfio_dev_free(f.dev);
+}
+
 /* A model narrows the writable header bits to what its hardware has. */
 static void test_header_writable(void **state)
 {
@@ -754,6 +820,7 @@ int main(void)
 		T(test_intx_unmask_keeps_command_disable),
 		T(test_flr),
 		cmocka_unit_test(test_af_flr_needs_both_capabilities),
+		cmocka_unit_test(test_raw_cap_too_short_for_its_kind),
 		T(test_decode_gating),
 		T(test_io_enabled),
 		cmocka_unit_test(test_header_writable),
