@@ -140,7 +140,7 @@ UVFIO_EXPORT int uvfio_pci_add_ari(struct uvfio_pci *p, unsigned offset,
 struct uvfio_pci_sriov {
 	uint16_t total_vfs;        /* 1.. */
 	uint16_t initial_vfs;      /* <= total_vfs; 0 means total_vfs */
-	uint16_t vf_offset;        /* routing ID offset of the first VF */
+	uint16_t vf_offset;        /* routing ID offset of the first VF (0: 1) */
 	uint16_t vf_stride;
 	uint16_t vf_device;        /* VF device ID */
 	uint32_t page_sizes;       /* supported page sizes; 0 means 4 KiB */
