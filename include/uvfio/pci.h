@@ -136,7 +136,9 @@ UVFIO_EXPORT int uvfio_pci_add_dsn(struct uvfio_pci *p, unsigned offset,
 UVFIO_EXPORT int uvfio_pci_add_ari(struct uvfio_pci *p, unsigned offset,
 				   unsigned next_fn);
 
-/* Single Root I/O Virtualization (read-only to the client, as in vfio). */
+/* Single Root I/O Virtualization: read-only to the client, as in vfio, unless
+ * the device implements it (uvfio_dev_set_sriov(): VF Enable and NumVFs
+ * become the client's to write). */
 struct uvfio_pci_sriov {
 	uint16_t total_vfs;        /* 1.. */
 	uint16_t initial_vfs;      /* <= total_vfs; 0 means total_vfs */
