@@ -74,5 +74,14 @@ struct ulog {
 };
 void ulog_printf(const struct ulog *log, int prio, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/*
+ * Whether a message of @prio would be logged: a caller on a hot path
+ * checks this first, so that with logging off nothing is formatted and
+ * no argument is computed.
+ */
+static inline bool ulog_on(const struct ulog *log, int prio)
+{
+	return log && log->fn && prio <= log->level;
+}
 
 #endif

@@ -26,6 +26,35 @@ int64_t server_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/*
+ * --verbose: a DMA request of ours as it is sent, and the client's reply
+ * to it as it is received.  Callers check ulog_on() first.
+ */
+void conn_log_dma_req(const struct conn *c, const struct vu_hdr *h,
+		      size_t size, uint64_t iova, size_t count, bool async)
+{
+	ulog_printf(&c->srv->log, LOG_DEBUG,
+		    "-> %s id=%u size=%zu addr=0x%llx count=%zu%s",
+		    uvfio_command_name(h->command), h->msg_id, size,
+		    (unsigned long long)iova, count, async ? " (async)" : "");
+}
+
+void conn_log_dma_reply(const struct conn *c, const struct vu_rx *rx)
+{
+	const struct vu_hdr *h = &rx->hdr;
+	if (h->flags & VU_F_ERROR)
+		ulog_printf(&c->srv->log, LOG_DEBUG,
+			    "<- %s id=%u size=%u fds=%u reply error=%u (%s)",
+			    uvfio_command_name(h->command), h->msg_id,
+			    h->msg_size, rx->nfds, h->error,
+			    strerror((int)h->error));
+	else
+		ulog_printf(&c->srv->log, LOG_DEBUG,
+			    "<- %s id=%u size=%u fds=%u reply",
+			    uvfio_command_name(h->command), h->msg_id,
+			    h->msg_size, rx->nfds);
+}
+
 /* A DMA_READ reply must fit what we accept on the socket it comes on. */
 static size_t chunk_max(const struct conn *c)
 {
@@ -181,10 +210,9 @@ void conn_dma_pump(struct conn *c)
 			{ &q, sizeof(q) },
 			{ r->buf, r->write ? r->len : 0 },
 		};
-		ulog_printf(&c->srv->log, LOG_DEBUG,
-			    "-> %s addr=0x%llx count=%zu (async)",
-			    uvfio_command_name(cmd),
-			    (unsigned long long)r->iova, r->len);
+		if (ulog_on(&c->srv->log, LOG_DEBUG))
+			conn_log_dma_req(c, &h, sizeof(h) + sizeof(q) +
+					 iov[1].iov_len, r->iova, r->len, true);
 		/* What the socket does not take is copied: the device's
 		 * buffer is not referenced once the op may end. */
 		int e = conn_send_on(c, sock, o, &h, iov, 2, 0, NULL, 0);
@@ -242,6 +270,8 @@ bool conn_dma_reply(struct conn *c, struct vu_rx *rx)
 		conn_kill(c, "unexpected message instead of a DMA reply");
 		return true;
 	}
+	if (ulog_on(&c->srv->log, LOG_DEBUG))
+		conn_log_dma_reply(c, rx);
 	r->err = r->op >= 0 ? reply_check(r, rx) : 0;
 	r->answered = true;
 	/* The buffer is the device's again: nothing more may land in it. */

@@ -30,12 +30,33 @@ void *conn_tx(struct conn *c, size_t len)
 	return c->tx;
 }
 
+/*
+ * --verbose: a reply, logged before it is sent, so that the line is out
+ * before the client can have the reply.  Callers check ulog_on() first.
+ */
+static void log_reply(const struct conn *c, const struct vu_hdr *req,
+		      size_t size, unsigned nfds, uint32_t err)
+{
+	if (err)
+		ulog_printf(&c->srv->log, LOG_DEBUG,
+			    "-> %s id=%u size=%zu fds=%u reply error=%u (%s)",
+			    uvfio_command_name(req->command), req->msg_id, size,
+			    nfds, err, strerror((int)err));
+	else
+		ulog_printf(&c->srv->log, LOG_DEBUG,
+			    "-> %s id=%u size=%zu fds=%u reply",
+			    uvfio_command_name(req->command), req->msg_id, size,
+			    nfds);
+}
+
 int conn_reply(struct conn *c, const struct vu_hdr *req, const void *p1,
 	       size_t l1, const void *p2, size_t l2, const int *fds,
 	       unsigned nfds)
 {
 	if (req->flags & VU_F_NO_REPLY)
 		return 0;
+	if (ulog_on(&c->srv->log, LOG_DEBUG))
+		log_reply(c, req, sizeof(struct vu_hdr) + l1 + l2, nfds, 0);
 	struct vu_hdr h = { .msg_id = req->msg_id, .command = req->command,
 			    .flags = VU_F_TYPE_REPLY };
 	struct iovec iov[2] = { { (void *)p1, l1 }, { (void *)p2, l2 } };
@@ -56,6 +77,8 @@ int conn_reply_stable(struct conn *c, const struct vu_hdr *req, const void *p1,
 {
 	if (req->flags & VU_F_NO_REPLY)
 		return 0;
+	if (ulog_on(&c->srv->log, LOG_DEBUG))
+		log_reply(c, req, sizeof(struct vu_hdr) + l1 + l2, 0, 0);
 	struct vu_hdr h = { .msg_id = req->msg_id, .command = req->command,
 			    .flags = VU_F_TYPE_REPLY };
 	struct iovec iov[2] = { { (void *)p1, l1 }, { (void *)p2, l2 } };
@@ -67,9 +90,12 @@ int conn_reply_stable(struct conn *c, const struct vu_hdr *req, const void *p1,
 
 int conn_error(struct conn *c, const struct vu_hdr *req, int err)
 {
-	ulog_printf(&c->srv->log, LOG_DEBUG, "   %s id=%u -> error %s",
-		    uvfio_command_name(req->command), req->msg_id,
-		    strerror(err < 0 ? -err : err));
+	bool verbose = ulog_on(&c->srv->log, LOG_DEBUG);
+	/* The request's outcome, a posted one's too (nothing is sent). */
+	if (verbose)
+		ulog_printf(&c->srv->log, LOG_DEBUG, "   %s id=%u -> error %s",
+			    uvfio_command_name(req->command), req->msg_id,
+			    strerror(err < 0 ? -err : err));
 	if (req->flags & VU_F_NO_REPLY)
 		return 0;
 	struct vu_hdr h = {
@@ -78,6 +104,8 @@ int conn_error(struct conn *c, const struct vu_hdr *req, int err)
 		.flags = VU_F_TYPE_REPLY | VU_F_ERROR,
 		.error = (uint32_t)(err < 0 ? -err : err),
 	};
+	if (verbose)
+		log_reply(c, req, sizeof(h), 0, h.error);
 	int r = conn_send(c, &h, NULL, 0, 0, NULL, 0);
 	if (r < 0)
 		conn_kill(c, "cannot send a reply");
@@ -527,10 +555,11 @@ void handle_message(struct conn *c, const struct vu_hdr *hdr, uint8_t *payload,
 	struct uvfio_server *srv = c->srv;
 	uint32_t type = hdr->flags & VU_F_TYPE_MASK;
 
-	ulog_printf(&srv->log, LOG_DEBUG, "<- %s id=%u size=%u fds=%u%s",
-		    uvfio_command_name(hdr->command), hdr->msg_id,
-		    hdr->msg_size, nfds,
-		    hdr->flags & VU_F_NO_REPLY ? " no-reply" : "");
+	if (ulog_on(&srv->log, LOG_DEBUG))
+		ulog_printf(&srv->log, LOG_DEBUG, "<- %s id=%u size=%u fds=%u%s",
+			    uvfio_command_name(hdr->command), hdr->msg_id,
+			    hdr->msg_size, nfds,
+			    hdr->flags & VU_F_NO_REPLY ? " no-reply" : "");
 	if (type != VU_F_TYPE_COMMAND) {
 		/* Nothing of ours awaits a reply here: ignore it. */
 		ulog_printf(&srv->log, LOG_NOTICE,

@@ -389,6 +389,8 @@ static int await_reply(struct conn *c, int sock, struct vu_rx *rx,
 			conn_kill(c, "unexpected message instead of a DMA reply");
 			return -EIO;
 		}
+		if (ulog_on(&c->srv->log, LOG_DEBUG))
+			conn_log_dma_reply(c, rx);
 		if (rx->nfds) {
 			vu_rx_release(rx);
 			return -EINVAL;
@@ -440,8 +442,6 @@ static int conn_dma_rw(void *opaque, uint64_t iova, void *buf, size_t len,
 	uint8_t *p = buf;
 	while (len) {
 		size_t n = MIN(len, chunk_max);
-		ulog_printf(&c->srv->log, LOG_DEBUG, "-> %s addr=0x%llx count=%zu",
-			    uvfio_command_name(cmd), (unsigned long long)iova, n);
 		struct vu_dma_rw req = { .addr = iova, .count = n };
 		struct vu_hdr h = { .msg_id = c->next_id++, .command = cmd,
 				    .flags = VU_F_TYPE_COMMAND };
@@ -449,6 +449,9 @@ static int conn_dma_rw(void *opaque, uint64_t iova, void *buf, size_t len,
 			{ &req, sizeof(req) },
 			{ p, write ? n : 0 },
 		};
+		if (ulog_on(&c->srv->log, LOG_DEBUG))
+			conn_log_dma_req(c, &h, sizeof(h) + sizeof(req) +
+					 iov[1].iov_len, iova, n, false);
 		int r = vu_send(sock, &h, iov, 2, NULL, 0,
 				server_send_timeout(c->srv));
 		if (r < 0) {

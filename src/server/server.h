@@ -180,6 +180,10 @@ static inline bool conn_dma_main_awaits(const struct conn *c)
 	return c->twin < 0 && c->nsent;
 }
 int64_t server_now_ms(void);
+/* --verbose lines (dma_req.c): our request, the client's reply to it. */
+void conn_log_dma_req(const struct conn *c, const struct vu_hdr *h,
+		      size_t size, uint64_t iova, size_t count, bool async);
+void conn_log_dma_reply(const struct conn *c, const struct vu_rx *rx);
 
 /* vfs.c */
 int server_vfs_init(struct uvfio_server *srv);

@@ -4,7 +4,8 @@
  * errors, the default socket under $XDG_RUNTIME_DIR, exit status 0 and
  * the socket gone after SIGTERM and SIGINT (also when the signal comes
  * during start-up), --fd with a listening and with a connected socket,
- * and --verbose logging every request.  Each test runs its own process
+ * and --verbose logging every request, every reply, and the server's own
+ * DMA requests with their replies.  Each test runs its own process
  * (no served_start(), whose teardown would unlink the socket itself) and
  * looks at the socket before anything of the test removes it.
  */
@@ -591,6 +592,45 @@ static unsigned count_in(const char *log, const char *needle)
 	return n;
 }
 
+/* A request of the test and what the client got back. */
+struct sent {
+	uint16_t cmd, id;
+	int err;            /* 0, or -errno of the error (reply) */
+	size_t req_size;    /* of the request, header included */
+	uint32_t size;      /* of the reply, header included */
+	unsigned nfds;      /* that came with the reply */
+	bool posted;        /* sent with NO_REPLY: no reply */
+};
+
+/* raw_call(), recorded in @s. */
+static void call(struct raw *c, struct sent *s, uint16_t cmd, const void *p,
+		 size_t len)
+{
+	*s = (struct sent){ .cmd = cmd, .req_size = sizeof(struct vu_hdr) + len };
+	s->err = raw_call(c, cmd, p, len, &s->id);
+	s->size = c->rx.hdr.msg_size;
+	s->nfds = c->rx.nfds;
+}
+
+/* A posted request (NO_REPLY), recorded in @s. */
+static void post(struct raw *c, struct sent *s, uint16_t cmd, const void *p,
+		 size_t len)
+{
+	struct vu_hdr h = { .msg_id = c->id++, .command = cmd,
+			    .flags = VU_F_TYPE_COMMAND | VU_F_NO_REPLY };
+	struct iovec iov = { (void *)p, len };
+	assert_int_equal(vu_send(c->sock, &h, &iov, 1, NULL, 0, 5000), 0);
+	*s = (struct sent){ .cmd = cmd, .id = h.msg_id, .posted = true,
+			    .req_size = sizeof(h) + len };
+}
+
+static void expect_lines(const char *log, const char *line, unsigned want)
+{
+	unsigned got = count_in(log, line);
+	if (got != want)
+		fail_msg("'%s' logged %u times, not %u:\n%s", line, got, want, log);
+}
+
 static void test_verbose_logs_every_request(void **st)
 {
 	struct fx *f = *st;
@@ -605,78 +645,120 @@ static void test_verbose_logs_every_request(void **st)
 	struct raw c = { .sock = raw_connect(path), .id = 100 };
 	assert_true(c.sock >= 0);
 	vu_rx_init(&c.rx);
-	struct { uint16_t cmd, id; int err; } sent[32];
+	struct sent sent[32];
 	unsigned n = 0;
 	uint8_t buf[256];
 	struct vu_version *v = (void *)buf;
 	v->major = 0;
 	v->minor = 0;
 	strcpy(v->data, "{}");
-	sent[n].cmd = VU_CMD_VERSION;
-	sent[n].err = raw_call(&c, VU_CMD_VERSION, buf, sizeof(*v) + 3, &sent[n].id);
-	n++;
+	call(&c, &sent[n++], VU_CMD_VERSION, buf, sizeof(*v) + 3);
 	struct vu_device_info info = { .argsz = sizeof(info) };
-	sent[n].cmd = VU_CMD_DEVICE_GET_INFO;
-	sent[n].err = raw_call(&c, VU_CMD_DEVICE_GET_INFO, &info, sizeof(info),
-			       &sent[n].id);
-	n++;
+	call(&c, &sent[n++], VU_CMD_DEVICE_GET_INFO, &info, sizeof(info));
+	/* Memory decoding on: edu's BAR0 answers only then. */
+	uint8_t mem[sizeof(struct vu_region_rw) + 2];
+	struct vu_region_rw mh = { .offset = PCI_COMMAND, .count = 2,
+				   .region = VFIO_PCI_CONFIG_REGION_INDEX };
+	uint16_t memcmd = PCI_COMMAND_MEMORY;
+	memcpy(mem, &mh, sizeof(mh));
+	memcpy(mem + sizeof(mh), &memcmd, sizeof(memcmd));
+	call(&c, &sent[n++], VU_CMD_REGION_WRITE, mem, sizeof(mem));
 	for (int i = 0; i < 5; i++) {
 		struct vu_region_rw rd = { .offset = EDU_REG_ID, .region = 0, .count = 4 };
-		sent[n].cmd = VU_CMD_REGION_READ;
-		sent[n].err = raw_call(&c, VU_CMD_REGION_READ, &rd, sizeof(rd),
-				       &sent[n].id);
-		n++;
+		call(&c, &sent[n++], VU_CMD_REGION_READ, &rd, sizeof(rd));
 	}
+	uint8_t wr[sizeof(struct vu_region_rw) + 4];
 	for (int i = 0; i < 3; i++) {
-		uint8_t wr[sizeof(struct vu_region_rw) + 4];
 		struct vu_region_rw h = { .offset = EDU_REG_LIVENESS, .region = 0,
 					  .count = 4 };
 		uint32_t val = (uint32_t)i;
 		memcpy(wr, &h, sizeof(h));
 		memcpy(wr + sizeof(h), &val, 4);
-		sent[n].cmd = VU_CMD_REGION_WRITE;
-		sent[n].err = raw_call(&c, VU_CMD_REGION_WRITE, wr, sizeof(wr),
-				       &sent[n].id);
-		n++;
+		call(&c, &sent[n++], VU_CMD_REGION_WRITE, wr, sizeof(wr));
 	}
+	/* Posted writes: one that works, one to a region edu does not have;
+	 * the read after them is answered after both were handled. */
+	post(&c, &sent[n++], VU_CMD_REGION_WRITE, wr, sizeof(wr));
+	struct vu_region_rw badw = { .offset = 0, .region = 5, .count = 4 };
+	memcpy(wr, &badw, sizeof(badw));
+	post(&c, &sent[n++], VU_CMD_REGION_WRITE, wr, sizeof(wr));
+	sent[n - 1].err = -EINVAL;     /* no reply to say so */
+	struct vu_region_rw rd = { .offset = EDU_REG_LIVENESS, .region = 0,
+				   .count = 4 };
+	call(&c, &sent[n++], VU_CMD_REGION_READ, &rd, sizeof(rd));
 	/* Two that fail: a region edu does not have, a DMA_UNMAP of nothing. */
 	struct vu_region_rw bad = { .offset = 0, .region = 5, .count = 4 };
-	sent[n].cmd = VU_CMD_REGION_READ;
-	sent[n].err = raw_call(&c, VU_CMD_REGION_READ, &bad, sizeof(bad), &sent[n].id);
-	n++;
+	call(&c, &sent[n++], VU_CMD_REGION_READ, &bad, sizeof(bad));
 	struct vu_dma_unmap un = { .argsz = sizeof(un), .addr = 0x1000, .size = 0x1000 };
-	sent[n].cmd = VU_CMD_DMA_UNMAP;
-	sent[n].err = raw_call(&c, VU_CMD_DMA_UNMAP, &un, sizeof(un), &sent[n].id);
-	n++;
+	call(&c, &sent[n++], VU_CMD_DMA_UNMAP, &un, sizeof(un));
 	assert_int_equal(sent[0].err, 0);
 	assert_true(sent[n - 2].err < 0);
 	assert_true(sent[n - 1].err < 0);
+	assert_true(n <= sizeof(sent) / sizeof(sent[0]));
 	vu_rx_fini(&c.rx);
 	close(c.sock);
 	assert_int_equal(kill(f->pid, SIGTERM), 0);
 	assert_int_equal(reap(f, EXIT_TIMEOUT_MS), 0);
 
 	char *log = slurp(f->err);
-	/* Each request once, by command and id; each error reply once. */
+	/*
+	 * Each request once, by command and id; each reply once, with the
+	 * size and fds the client received; each error once, and an error
+	 * reply with its errno.  A posted request: no reply line, but its
+	 * error is told.
+	 */
+	unsigned replies = 0;
 	for (unsigned i = 0; i < n; i++) {
-		char line[96];
-		snprintf(line, sizeof(line), "debug: <- %s id=%u ",
-			 uvfio_command_name(sent[i].cmd), sent[i].id);
-		if (count_in(log, line) != 1)
-			fail_msg("'%s' logged %u times:\n%s", line,
-				 count_in(log, line), log);
+		const struct sent *s = &sent[i];
+		const char *name = uvfio_command_name(s->cmd);
+		char line[160];
+		snprintf(line, sizeof(line), "debug: <- %s id=%u ", name, s->id);
+		expect_lines(log, line, 1);
+		snprintf(line, sizeof(line), "debug: <- %s id=%u size=%zu fds=0%s\n",
+			 name, s->id, s->req_size, s->posted ? " no-reply" : "");
+		expect_lines(log, line, 1);
 		snprintf(line, sizeof(line), "debug:    %s id=%u -> error %s\n",
-			 uvfio_command_name(sent[i].cmd), sent[i].id,
-			 strerror(-sent[i].err));
-		if (count_in(log, line) != (sent[i].err < 0 ? 1u : 0u))
-			fail_msg("'%s' logged %u times:\n%s", line,
-				 count_in(log, line), log);
+			 name, s->id, strerror(-s->err));
+		expect_lines(log, line, s->err < 0 ? 1 : 0);
+		/* Any reply line at all of that id. */
+		snprintf(line, sizeof(line), "debug: -> %s id=%u ", name, s->id);
+		expect_lines(log, line, s->posted ? 0 : 1);
+		if (s->posted)
+			continue;
+		replies++;
+		if (s->err < 0)
+			snprintf(line, sizeof(line),
+				 "debug: -> %s id=%u size=%u fds=%u reply error=%d (%s)\n",
+				 name, s->id, s->size, s->nfds, -s->err,
+				 strerror(-s->err));
+		else
+			snprintf(line, sizeof(line),
+				 "debug: -> %s id=%u size=%u fds=%u reply\n",
+				 name, s->id, s->size, s->nfds);
+		expect_lines(log, line, 1);
+		/* The sizes as the wire has them: an error reply is a
+		 * header, a read's reply its 4 bytes after the echo. */
+		if (s->err < 0)
+			assert_int_equal(s->size, sizeof(struct vu_hdr));
+		else if (s->cmd == VU_CMD_REGION_READ)
+			assert_int_equal(s->size, sizeof(struct vu_hdr) +
+					 sizeof(struct vu_region_rw) + 4);
+		else if (s->cmd == VU_CMD_REGION_WRITE)
+			assert_int_equal(s->size, sizeof(struct vu_hdr) +
+					 sizeof(struct vu_region_rw));
 	}
-	/* Per command: 5 + 1 reads, 3 writes, and nothing else received
-	 * (the probe of wait_socket() sent nothing). */
-	assert_int_equal(count_in(log, "<- REGION_READ "), 6);
-	assert_int_equal(count_in(log, "<- REGION_WRITE "), 3);
-	assert_int_equal(count_in(log, "<- "), n);
+	expect_lines(log, "-> REGION_READ id=", 7);
+	expect_lines(log, "-> REGION_WRITE id=", 4);
+	/* Per command: 6 + 1 reads, 4 + 2 writes, and nothing else received
+	 * (the probe of wait_socket() sent nothing) or sent. */
+	expect_lines(log, "<- REGION_READ ", 7);
+	expect_lines(log, "<- REGION_WRITE ", 6);
+	expect_lines(log, " no-reply\n", 2);
+	expect_lines(log, "<- ", n);
+	expect_lines(log, "-> ", replies + 3);    /* + the three "-> error" */
+	expect_lines(log, " reply", replies);
+	expect_lines(log, " reply error=", 2);
+	expect_lines(log, "-> error", 3);
 	free(log);
 
 	/* Without --verbose: none of it. */
@@ -689,7 +771,98 @@ static void test_verbose_logs_every_request(void **st)
 	assert_int_equal(reap(f, EXIT_TIMEOUT_MS), 0);
 	log = slurp(f->err);
 	assert_int_equal(count_in(log, "<- "), 0);
+	assert_int_equal(count_in(log, "-> "), 0);
 	assert_int_equal(count_in(log, "debug"), 0);
+	free(log);
+}
+
+/*
+ * The device's own requests: edu's DMA to windows mapped without an fd
+ * goes out as DMA_READ and DMA_WRITE, each logged with its id and size,
+ * and the client's reply to each once, with that id.
+ */
+static void test_verbose_logs_server_requests(void **st)
+{
+	struct fx *f = *st;
+	char path[128], arg[160];
+	snprintf(path, sizeof(path), "%s/edu.sock", f->dir);
+	snprintf(arg, sizeof(arg), "--socket-path=%s", path);
+	const char *args[] = { "edu", arg, "--verbose", NULL };
+	f->pid = spawn(f, args, -1, NULL);
+	wait_socket(f, path);
+
+	struct uvfio_device *d = open_edu(path);
+	assert_int_equal(uvfio_region_write16(d, VFIO_PCI_CONFIG_REGION_INDEX,
+					      PCI_COMMAND, PCI_COMMAND_MEMORY |
+					      PCI_COMMAND_MASTER), 0);
+	struct uvfio_dma_buf *a, *b;
+	uint32_t fl = UVFIO_DMA_READ | UVFIO_DMA_WRITE | UVFIO_DMA_NO_FD;
+	assert_int_equal(uvfio_dma_alloc(d, 4096, fl, &a), 0);
+	assert_int_equal(uvfio_dma_alloc(d, 4096, fl, &b), 0);
+	memset(a->vaddr, 0x5a, 4096);
+	/* a -> the device's buffer -> b, each polled to its end. */
+	const uint64_t steps[2][3] = {
+		{ a->iova, EDU_DMA_START, EDU_DMA_RUN },
+		{ EDU_DMA_START, b->iova, EDU_DMA_RUN | EDU_DMA_DIR_TO_RAM },
+	};
+	for (int s = 0; s < 2; s++) {
+		assert_int_equal(uvfio_region_write64(d, 0, EDU_REG_DMA_SRC, steps[s][0]), 0);
+		assert_int_equal(uvfio_region_write64(d, 0, EDU_REG_DMA_DST, steps[s][1]), 0);
+		assert_int_equal(uvfio_region_write64(d, 0, EDU_REG_DMA_CNT, 4096), 0);
+		assert_int_equal(uvfio_region_write64(d, 0, EDU_REG_DMA_CMD, steps[s][2]), 0);
+		uint64_t cmd = EDU_DMA_RUN;
+		for (int i = 0; i < 5000 && (cmd & EDU_DMA_RUN); i++) {
+			struct timespec ts = { 0, 1000 * 1000 };
+			nanosleep(&ts, NULL);
+			assert_int_equal(uvfio_region_read64(d, 0, EDU_REG_DMA_CMD,
+							     &cmd), 0);
+		}
+		assert_false(cmd & EDU_DMA_RUN);
+	}
+	assert_memory_equal(a->vaddr, b->vaddr, 4096);
+	uvfio_dma_free(d, a);
+	uvfio_dma_free(d, b);
+	uvfio_device_close(d);
+	assert_int_equal(kill(f->pid, SIGTERM), 0);
+	assert_int_equal(reap(f, EXIT_TIMEOUT_MS), 0);
+
+	char *log = slurp(f->err);
+	unsigned reqs[2] = { 0, 0 };
+	for (unsigned write = 0; write < 2; write++) {
+		const char *name = write ? "DMA_WRITE" : "DMA_READ";
+		char start[32];
+		snprintf(start, sizeof(start), "debug: -> %s ", name);
+		for (const char *p = log; (p = strstr(p, start)); p++) {
+			unsigned id, size;
+			unsigned long long addr;
+			size_t count;
+			char async[8] = "";
+			if (sscanf(p + strlen(start),
+				   "id=%u size=%u addr=0x%llx count=%zu %7s", &id,
+				   &size, &addr, &count, async) != 5 ||
+			    strcmp(async, "(async)"))
+				fail_msg("not an async DMA request line: %.80s", p);
+			reqs[write]++;
+			/* A DMA_WRITE carries the data, a DMA_READ's reply. */
+			size_t hdrs = sizeof(struct vu_hdr) +
+				      sizeof(struct vu_dma_rw);
+			assert_int_equal(size, hdrs + (write ? count : 0));
+			char line[128];
+			snprintf(line, sizeof(line), "debug: <- %s id=%u ", name, id);
+			expect_lines(log, line, 1);
+			snprintf(line, sizeof(line),
+				 "debug: <- %s id=%u size=%zu fds=0 reply\n", name,
+				 id, hdrs + (write ? 0 : count));
+			expect_lines(log, line, 1);
+		}
+	}
+	assert_true(reqs[0] > 0);
+	assert_true(reqs[1] > 0);
+	/* Every one answered, none with an error. */
+	expect_lines(log, "<- DMA_READ ", reqs[0]);
+	expect_lines(log, "<- DMA_WRITE ", reqs[1]);
+	expect_lines(log, "reply error", 0);
+	expect_lines(log, "-> error", 0);
 	free(log);
 }
 
@@ -710,6 +883,7 @@ int main(void)
 		T(test_fd_listening),
 		T(test_fd_connected),
 		T(test_verbose_logs_every_request),
+		T(test_verbose_logs_server_requests),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -209,7 +209,8 @@ else
 	bad "uvfio-serve died"
 fi
 tail -n +"$((host_lines + 1))" "$work/serve.log" > "$work/serve-qemu.log"
-echo "$(grep -c ' <- ' "$work/serve-qemu.log") requests from QEMU served"
+# (Lines "<- DMA_READ/DMA_WRITE ... reply" are QEMU's replies to ours.)
+echo "$(grep ' <- ' "$work/serve-qemu.log" | grep -vc ' reply') requests from QEMU served"
 # Which way the device's DMA went: shared RAM comes mapped with fds and
 # needs no message; private RAM comes without, and every access is a
 # DMA_READ/DMA_WRITE that QEMU answers.
