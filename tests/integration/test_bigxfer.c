@@ -2,21 +2,28 @@
 /*
  * Large region transfers through messages (BAR2 is never mmapped here):
  * a single 1 MiB message each way, 64 MiB in one message when both sides
- * allow it, and 64 MiB split by the client when they do not.
+ * allow it, and 64 MiB split by the client when they do not.  That a
+ * transfer went as one message is read in the server's --verbose log:
+ * one REGION_WRITE of the whole size and its reply, one REGION_READ and
+ * its reply of the whole size, nothing else.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
 #include <uvfio/client.h>
 #include "devices/models.h"
+#include "wire/proto.h"
 #include "testutil.h"
 
 #define BAR2 VFIO_PCI_BAR2_REGION_INDEX
@@ -92,12 +99,141 @@ static struct served g_srv;   /* default limits */
 
 /* A test's own server: own_teardown stops it even when the test fails. */
 static struct served g_own;
+/* Its --verbose log, when it has one (start_logged), and how far it is read. */
+static char g_log[128];
+static long g_log_pos;
+
+/* g_own with @extra and --verbose, its stderr to g_log. */
+static int start_logged(const char *const *extra)
+{
+	const char *args[8];
+	unsigned n = 0;
+	for (; extra && extra[n]; n++) {
+		assert_true(n < 6);
+		args[n] = extra[n];
+	}
+	args[n++] = "--verbose";
+	args[n] = NULL;
+	snprintf(g_log, sizeof(g_log), "/tmp/uvfio-bigxfer-%d.log", (int)getpid());
+	g_log_pos = 0;
+	int fd = open(g_log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	int saved = dup(2);
+	if (saved < 0 || dup2(fd, 2) < 0) {
+		int e = -errno;
+		if (saved >= 0)
+			close(saved);
+		close(fd);
+		return e;
+	}
+	int r = served_start(&g_own, "testdev", args);
+	dup2(saved, 2);
+	close(saved);
+	close(fd);
+	return r;
+}
+
+/* The log from where the last call left off; NUL-terminated, to free. */
+static char *log_since_last(void)
+{
+	FILE *f = fopen(g_log, "r");
+	assert_non_null(f);
+	assert_int_equal(fseek(f, 0, SEEK_END), 0);
+	long end = ftell(f);
+	assert_true(end >= g_log_pos);
+	char *buf = malloc((size_t)(end - g_log_pos) + 1);
+	assert_non_null(buf);
+	assert_int_equal(fseek(f, g_log_pos, SEEK_SET), 0);
+	size_t n = fread(buf, 1, (size_t)(end - g_log_pos), f);
+	buf[n] = 0;
+	fclose(f);
+	g_log_pos += (long)n;
+	return buf;
+}
+
+static unsigned count_in(const char *s, const char *needle)
+{
+	unsigned n = 0;
+	for (const char *p = s; (p = strstr(p, needle)); p += strlen(needle))
+		n++;
+	return n;
+}
+
+/*
+ * Since the last look at the log: exactly one REGION_READ or
+ * REGION_WRITE request (@write) and its reply, and no other region
+ * access; the write carries @len bytes, the read's reply does.  The
+ * server logs a reply before it sends it: it is there once we have it.
+ */
+static void expect_one_message(bool write, size_t len)
+{
+	char *log = log_since_last();
+	const char *name = write ? "REGION_WRITE" : "REGION_READ";
+	const size_t hdrs = sizeof(struct vu_hdr) + sizeof(struct vu_region_rw);
+	unsigned reads = count_in(log, "<- REGION_READ "),
+		 writes = count_in(log, "<- REGION_WRITE ");
+	if (reads != !write || writes != write)
+		fail_msg("a %zu-byte %s went as %u REGION_READ and %u "
+			 "REGION_WRITE messages, not one %s:\n%.2000s", len,
+			 write ? "write" : "read", reads, writes, name, log);
+	/* The request, and the reply with its id. */
+	char start[48];
+	snprintf(start, sizeof(start), "debug: <- %s id=", name);
+	const char *p = strstr(log, start);
+	assert_non_null(p);
+	unsigned id, size, nfds;
+	assert_int_equal(sscanf(p + strlen(start), "%u size=%u fds=%u", &id,
+				&size, &nfds), 3);
+	assert_int_equal(size, hdrs + (write ? len : 0));
+	assert_int_equal(nfds, 0);
+	char line[128];
+	snprintf(line, sizeof(line), "debug: -> %s id=%u size=%zu fds=0 reply\n",
+		 name, id, hdrs + (write ? 0 : len));
+	if (count_in(log, line) != 1 || count_in(log, " reply") != 1)
+		fail_msg("not one reply '%s' to that %s:\n%.2000s", line, name,
+			 log);
+	free(log);
+}
+
+/* Write @len random bytes at @off of BAR2, read them back, compare: each
+ * way in one message, as the server's log of g_own tells. */
+static void round_trip_one_message(struct uvfio_device *d, uint64_t off,
+				   size_t len, uint64_t seed)
+{
+	uint8_t *w = malloc(len), *r = malloc(len);
+	assert_non_null(w);
+	assert_non_null(r);
+	fill_random(w, len, seed);
+	memset(r, 0, len);
+	free(log_since_last());
+	assert_int_equal(uvfio_region_write(d, BAR2, off, w, len), (ssize_t)len);
+	expect_one_message(true, len);
+	assert_int_equal(uvfio_region_read(d, BAR2, off, r, len), (ssize_t)len);
+	expect_one_message(false, len);
+	assert_same(w, r, len);
+	free(w);
+	free(r);
+}
 
 static int own_teardown(void **state)
 {
 	(void)state;
 	if (g_own.pid > 0)
 		served_stop(&g_own);
+	if (*g_log) {
+		/* What else the server said (warnings, a wrapper's report). */
+		FILE *f = fopen(g_log, "r");
+		char line[512];
+		while (f && fgets(line, sizeof(line), f))
+			if (!strstr(line, "uvfio-serve: debug: ") &&
+			    !strstr(line, "uvfio-serve: info: "))
+				fputs(line, stderr);
+		if (f)
+			fclose(f);
+		unlink(g_log);
+		*g_log = 0;
+	}
 	return 0;
 }
 
@@ -116,21 +252,29 @@ static int group_teardown(void **state)
 static void one_mib_in_one_message(void **state)
 {
 	(void)state;
+	/* Default limits (1 MiB), and a log of the messages. */
+	assert_int_equal(start_logged(NULL), 0);
 	struct uvfio_open_opts o = test_open_opts();
-	struct uvfio_device *d = open_ok(g_srv.path, &o);
+	struct uvfio_device *d = open_ok(g_own.path, &o);
+	struct uvfio_caps caps;
+	assert_int_equal(uvfio_device_negotiated(d, NULL, NULL, &caps), 0);
+	assert_int_equal(caps.max_data_xfer_size, MiB);
 	/* Exactly the negotiated limit: one REGION_WRITE, one REGION_READ. */
-	round_trip(d, 0, MiB, 1);
-	round_trip(d, 3 * MiB, MiB, 2);
+	round_trip_one_message(d, 0, MiB, 1);
+	round_trip_one_message(d, 3 * MiB, MiB, 2);
 	/* The first one is still there after the second. */
 	uint8_t *w = malloc(MiB), *r = malloc(MiB);
 	assert_non_null(w);
 	assert_non_null(r);
 	fill_random(w, MiB, 1);
+	free(log_since_last());
 	assert_int_equal(uvfio_region_read(d, BAR2, 0, r, MiB), (ssize_t)MiB);
+	expect_one_message(false, MiB);
 	assert_same(w, r, MiB);
 	free(w);
 	free(r);
 	uvfio_device_close(d);
+	assert_int_equal(served_stop(&g_own), 0);
 }
 
 static void one_mib_unaligned_and_odd(void **state)
@@ -177,7 +321,7 @@ static void sixty_four_mib_one_message(void **state)
 {
 	(void)state;
 	const char *const extra[] = { "--max-data-xfer-size=67108864", NULL };
-	assert_int_equal(served_start(&g_own, "testdev", extra), 0);
+	assert_int_equal(start_logged(extra), 0);
 
 	struct uvfio_open_opts o = test_open_opts();
 	o.max_data_xfer_size = 64 * MiB;
@@ -188,8 +332,8 @@ static void sixty_four_mib_one_message(void **state)
 	struct uvfio_caps caps;
 	assert_int_equal(uvfio_device_negotiated(d, NULL, NULL, &caps), 0);
 	assert_int_equal(caps.max_data_xfer_size, 64 * MiB);
-	round_trip(d, 64 * MiB, 64 * MiB, 7);
-	round_trip(d, 0, 64 * MiB, 8);
+	round_trip_one_message(d, 64 * MiB, 64 * MiB, 7);
+	round_trip_one_message(d, 0, 64 * MiB, 8);
 	/* Small accesses still work on the same connection. */
 	uint32_t id = 0;
 	assert_int_equal(uvfio_region_read32(d, VFIO_PCI_BAR0_REGION_INDEX,
@@ -268,7 +412,7 @@ static void tiny_client_limit(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(one_mib_in_one_message),
+		cmocka_unit_test_teardown(one_mib_in_one_message, own_teardown),
 		cmocka_unit_test(one_mib_unaligned_and_odd),
 		cmocka_unit_test(sixty_four_mib_split_by_client),
 		cmocka_unit_test(client_big_limit_server_default),
