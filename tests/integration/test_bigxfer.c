@@ -351,6 +351,8 @@ static void server_big_limit_client_default(void **state)
 	const char *const extra[] = { "--max-data-xfer-size=67108864", NULL };
 	assert_int_equal(served_start(&g_own, "testdev", extra), 0);
 	struct uvfio_open_opts o = test_open_opts();
+	/* 16 MiB in 1 MiB messages: room for valgrind on a busy machine. */
+	o.timeout_ms = 60000;
 	struct uvfio_device *d = open_ok(g_own.path, &o);
 	round_trip(d, MiB, 16 * MiB + 3, 9);
 	uvfio_device_close(d);
