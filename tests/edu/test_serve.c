@@ -631,15 +631,22 @@ static void expect_lines(const char *log, const char *line, unsigned want)
 		fail_msg("'%s' logged %u times, not %u:\n%s", line, got, want, log);
 }
 
-static void test_verbose_logs_every_request(void **st)
+/* uvfio-serve edu --verbose on @path (in the fixture's directory). */
+static void start_verbose_edu(struct fx *f, char *path, size_t len)
 {
-	struct fx *f = *st;
-	char path[128], arg[160];
-	snprintf(path, sizeof(path), "%s/edu.sock", f->dir);
+	char arg[160];
+	snprintf(path, len, "%s/edu.sock", f->dir);
 	snprintf(arg, sizeof(arg), "--socket-path=%s", path);
 	const char *args[] = { "edu", arg, "--verbose", NULL };
 	f->pid = spawn(f, args, -1, NULL);
 	wait_socket(f, path);
+}
+
+static void test_verbose_logs_every_request(void **st)
+{
+	struct fx *f = *st;
+	char path[128];
+	start_verbose_edu(f, path, sizeof(path));
 
 	/* A known sequence, each request with its own id. */
 	struct raw c = { .sock = raw_connect(path), .id = 100 };
@@ -784,12 +791,8 @@ static void test_verbose_logs_every_request(void **st)
 static void test_verbose_logs_server_requests(void **st)
 {
 	struct fx *f = *st;
-	char path[128], arg[160];
-	snprintf(path, sizeof(path), "%s/edu.sock", f->dir);
-	snprintf(arg, sizeof(arg), "--socket-path=%s", path);
-	const char *args[] = { "edu", arg, "--verbose", NULL };
-	f->pid = spawn(f, args, -1, NULL);
-	wait_socket(f, path);
+	char path[128];
+	start_verbose_edu(f, path, sizeof(path));
 
 	struct uvfio_device *d = open_edu(path);
 	assert_int_equal(uvfio_region_write16(d, VFIO_PCI_CONFIG_REGION_INDEX,
