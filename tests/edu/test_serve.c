@@ -769,6 +769,8 @@ static void test_verbose_logs_every_request(void **st)
 	free(log);
 
 	/* Without --verbose: none of it. */
+	char arg[160];
+	snprintf(arg, sizeof(arg), "--socket-path=%s", path);
 	const char *quiet[] = { "edu", arg, NULL };
 	f->pid = spawn(f, quiet, -1, NULL);
 	wait_socket(f, path);
