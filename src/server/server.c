@@ -399,10 +399,9 @@ static int await_reply(struct conn *c, int sock, struct vu_rx *rx,
 	}
 }
 
-static int conn_dma_rw(void *opaque, uint64_t iova, void *buf, size_t len,
+static int dma_rw_wait(struct conn *c, uint64_t iova, void *buf, size_t len,
 		       bool write)
 {
-	struct conn *c = opaque;
 	if (c->dead || !c->negotiated)
 		return -ENOTCONN;
 	int sock = c->twin >= 0 ? c->twin : c->sock;
@@ -497,6 +496,36 @@ static int conn_dma_rw(void *opaque, uint64_t iova, void *buf, size_t len,
 		len -= n;
 	}
 	return 0;
+}
+
+/*
+ * Work of the loop's that no fd announces: commands queued while a
+ * synchronous DMA awaited its reply, replies to asynchronous requests
+ * read meanwhile, a client dropped there.
+ */
+static bool conn_has_work(const struct conn *c)
+{
+	return c->dead || c->nanswered ||
+	       (c->pend_head && !conn_out_pending(c) &&
+		!dev_dma_ordered(c->srv->dev));
+}
+
+static void rearm_timer(struct uvfio_server *srv);
+
+/*
+ * A synchronous DMA may be made from the model's own code, outside
+ * uvfio_server_dispatch(): then nothing would wake the loop for what
+ * came meanwhile, and a client waiting for the reply to a command
+ * queued here would wait in vain.  The timer wakes it at once.
+ */
+static int conn_dma_rw(void *opaque, uint64_t iova, void *buf, size_t len,
+		       bool write)
+{
+	struct conn *c = opaque;
+	int r = dma_rw_wait(c, iova, buf, len, write);
+	if (conn_has_work(c))
+		rearm_timer(c->srv);
+	return r;
 }
 
 static void process(struct conn *c, struct vu_rx *rx)
@@ -681,8 +710,6 @@ static void accept_client(struct uvfio_server *srv)
 	conn_start(srv, fd);
 }
 
-static void rearm_timer(struct uvfio_server *srv);
-
 /* The device scheduled a timer, or a reply became due: maybe sooner. */
 static void conn_kick(void *opaque)
 {
@@ -706,6 +733,8 @@ static void rearm_timer(struct uvfio_server *srv)
 		if (ns < 0 || dns < ns)
 			ns = dns;
 	}
+	if (srv->conn && conn_has_work(srv->conn))
+		ns = 0;
 	struct itimerspec its = { 0 };
 	/* Nearly always no timer, none armed: no syscall per message. */
 	if (ns < 0 && !srv->timer_armed)

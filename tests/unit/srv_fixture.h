@@ -43,8 +43,8 @@ static inline struct conn *sfix_conn(struct sfix *f)
 	return f->srv->conn;
 }
 
-/* Run the server's loop for up to @ms (until it has nothing to do when
- * @ms is 0). */
+/* Run the server's loop as a caller's loop would (dispatch when its fd
+ * is readable) for @ms; with 0, one round if anything is ready. */
 void sfix_pump(struct sfix *f, int ms);
 
 /* Send a command from the client; returns its id. */
