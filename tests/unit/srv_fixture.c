@@ -37,6 +37,12 @@ static const struct uvfio_region_ops bar2_ops = {
 
 void sfix_init(struct sfix *f, const struct uvfio_server_opts *opts)
 {
+	sfix_init_build(f, opts, NULL);
+}
+
+void sfix_init_build(struct sfix *f, const struct uvfio_server_opts *opts,
+		     void (*build)(struct sfix *f))
+{
 	memset(f, 0, sizeof(*f));
 	f->twin = -1;
 	f->next_id = 100;
@@ -53,6 +59,8 @@ void sfix_init(struct sfix *f, const struct uvfio_server_opts *opts)
 	f->bar0 = mem;
 	assert_int_equal(uvfio_dev_add_bar(f->dev, 2, SFIX_BAR2_SIZE,
 					   UVFIO_BAR_MEM32, &bar2_ops, f), 0);
+	if (build)
+		build(f);
 	f->srv = uvfio_server_new(f->dev, opts);
 	assert_non_null(f->srv);
 	int sv[2];

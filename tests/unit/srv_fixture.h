@@ -33,6 +33,9 @@ struct sfix {
 
 /* Build the device and server, adopt a socketpair; no VERSION yet. */
 void sfix_init(struct sfix *f, const struct uvfio_server_opts *opts);
+/* Same, with @build adding to the device before it is served. */
+void sfix_init_build(struct sfix *f, const struct uvfio_server_opts *opts,
+		     void (*build)(struct sfix *f));
 /* VERSION with @caps_json (NULL: "{}"); twin: ask for a twin socket. */
 void sfix_negotiate(struct sfix *f, const char *caps_json, bool twin);
 void sfix_fini(struct sfix *f);
