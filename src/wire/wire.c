@@ -173,6 +173,8 @@ static int rx_step(struct vu_rx *rx, int sock, const struct vu_limits *lim,
 		 * peer attached to a later part of a message are closed by
 		 * the kernel, never handed to this message or the next.
 		 */
+		size_t want = iov[0].iov_len +
+			      (mh.msg_iovlen == 2 ? iov[1].iov_len : 0);
 		bool payload = rx->got >= hsz && mh.msg_iovlen == 1;
 		ssize_t n = payload ? recv(sock, iov[0].iov_base, iov[0].iov_len,
 					   flags) :
@@ -211,6 +213,14 @@ static int rx_step(struct vu_rx *rx, int sock, const struct vu_limits *lim,
 			rx->complete = true;
 			return 1;
 		}
+		/*
+		 * Waiting, a short read is SO_RCVTIMEO running out with some
+		 * bytes in (or a signal, or fds ending a chunk): the caller
+		 * looks at its deadline, which a peer that trickles a byte
+		 * now and then must not push back for ever.
+		 */
+		if (wait && (size_t)n < want)
+			return 0;
 	}
 }
 

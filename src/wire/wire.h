@@ -73,7 +73,9 @@ int vu_rx_step(struct vu_rx *rx, int sock, const struct vu_limits *lim);
 /*
  * Same, but sleeping in recvmsg until the message is whole, for a
  * blocking socket whose SO_RCVTIMEO bounds each wait: 0 then means that
- * the wait timed out.  Saves a poll() per message.
+ * the wait ended (timed out, also with part of the message in, or a
+ * signal) before the message was whole, so that the caller can look at
+ * its own deadline.  Saves a poll() per message.
  */
 int vu_rx_wait(struct vu_rx *rx, int sock, const struct vu_limits *lim);
 

@@ -8,7 +8,8 @@
  * a reply bigger than the caller's buffer is refused without writing
  * past it; fds on replies that carry none are closed; a server that
  * closes mid-reply is a prompt, sticky error; a reply that does not
- * come is -ETIMEDOUT within the timeout, and dropped when it comes late;
+ * come is -ETIMEDOUT within the timeout, and dropped when it comes late,
+ * and one trickled a byte at a time is -ETIMEDOUT within the timeout too;
  * the server's DMA requests that come while a reply is awaited are
  * served, checked against the window table; VERSION replies are checked.
  */
@@ -48,7 +49,7 @@ struct cfix {
 	bool running;
 	script_fn fn;
 	int r;                       /* the script's result: 0, or -line */
-	atomic_bool stop;            /* the test is done waiting */
+	atomic_bool gave_up;         /* the client's call returned */
 	const char *version_json;    /* the server's VERSION reply */
 	uint16_t version_minor;
 	void *arg;
@@ -67,7 +68,7 @@ static void script_start(struct cfix *f, script_fn fn)
 {
 	f->fn = fn;
 	f->r = 1;
-	atomic_store(&f->stop, false);
+	atomic_store(&f->gave_up, false);
 	assert_int_equal(pthread_create(&f->t, NULL, script_main, f), 0);
 	f->running = true;
 }
@@ -75,7 +76,6 @@ static void script_start(struct cfix *f, script_fn fn)
 /* Wait for the script and check that it did what it meant to. */
 static void script_join(struct cfix *f)
 {
-	atomic_store(&f->stop, true);
 	pthread_join(f->t, NULL);
 	f->running = false;
 	if (f->r)
@@ -137,7 +137,6 @@ static int cfix_open(struct cfix *f)
 static void cfix_close(struct cfix *f)
 {
 	if (f->running) {
-		atomic_store(&f->stop, true);
 		pthread_join(f->t, NULL);
 		f->running = false;
 	}
@@ -616,6 +615,49 @@ static void test_no_reply_times_out_late_reply_dropped(void **state)
 	assert_usable(f);
 }
 
+/* The reply, a byte every TIMEOUT_MS / 3 until the test stops waiting. */
+static int script_trickle(struct cfix *f)
+{
+	struct pmsg m;
+	int r = want_req(f, &m, VU_CMD_DEVICE_GET_INFO);
+	if (r)
+		return r;
+	struct vu_device_info out = { .argsz = sizeof(out), .num_regions = 1 };
+	uint8_t b[16 + sizeof(out)];
+	struct vu_hdr h = { .msg_id = m.hdr.msg_id, .command = m.hdr.command,
+			    .msg_size = sizeof(b), .flags = VU_F_TYPE_REPLY };
+	memcpy(b, &h, sizeof(h));
+	memcpy(b + 16, &out, sizeof(out));
+	pmsg_free(&m);
+	size_t i = 0;
+	for (; i < sizeof(b) && !atomic_load(&f->gave_up); i++) {
+		CHECK(peer_send_raw(f->srv, b + i, 1, NULL, 0) == 0);
+		struct timespec ts = { 0, TIMEOUT_MS / 3 * 1000000L };
+		nanosleep(&ts, NULL);
+	}
+	/* The client gave up: the rest, then the next request's reply. */
+	CHECK(peer_send_raw(f->srv, b + i, sizeof(b) - i, NULL, 0) == 0);
+	return script_info_ok(f);
+}
+
+static void test_trickled_reply_bounded_by_timeout(void **state)
+{
+	struct cfix *f = *state;
+	script_start(f, script_trickle);
+	int64_t t0 = peer_now_ms();
+	int r = get_info(f, NULL);
+	int64_t dt = peer_now_ms() - t0;
+	atomic_store(&f->gave_up, true);
+	/* 32 bytes take 32 * TIMEOUT_MS / 3: no waiting for that. */
+	assert_int_equal(r, -ETIMEDOUT);
+	assert_true(dt < 4 * TIMEOUT_MS);
+	/* Its reply, whole at last, is dropped; the next one is taken. */
+	uint32_t n = 0;
+	assert_int_equal(get_info(f, &n), 0);
+	assert_int_equal(n, 42);
+	script_join(f);
+}
+
 /* ---- the server's requests while a reply is awaited ---- */
 
 #define WIN_IOVA 0x200000ull
@@ -779,6 +821,7 @@ int main(void)
 		T(test_unexpected_fds_on_replies_closed),
 		T(test_server_closes_mid_reply),
 		T(test_no_reply_times_out_late_reply_dropped),
+		T(test_trickled_reply_bounded_by_timeout),
 		T(test_server_requests_served_while_waiting),
 		T(test_version_reply_checked),
 	};
