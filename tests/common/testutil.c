@@ -188,6 +188,24 @@ static int count_dir(const char *dir, long limit)
 	return n;
 }
 
+int scm_attach(struct msghdr *mh, void *ctl, size_t ctl_size,
+	       const int *fds, unsigned nfds)
+{
+	if (!nfds)
+		return 0;
+	if (CMSG_SPACE(sizeof(int) * nfds) > ctl_size)
+		return -EINVAL;
+	memset(ctl, 0, CMSG_SPACE(sizeof(int) * nfds));
+	mh->msg_control = ctl;
+	mh->msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
+	struct cmsghdr *c = CMSG_FIRSTHDR(mh);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
+	memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
+	return 0;
+}
+
 int run_uvfio_lock(void)
 {
 	int fd = open("/run/uvfio-tests.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);

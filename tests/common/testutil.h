@@ -4,6 +4,7 @@
 #define UVFIO_TESTUTIL_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <sys/types.h>
 
 struct served {
@@ -32,6 +33,15 @@ bool served_alive(struct served *s);
 
 /* A raw connected socket to @path, or -errno. */
 int raw_connect(const char *path);
+
+/*
+ * Attach @nfds fds to @mh as one SCM_RIGHTS message in @ctl (@ctl_size
+ * bytes, aligned for a struct cmsghdr).  Nothing is attached for 0.
+ * Returns 0, or -EINVAL when they do not fit.
+ */
+struct msghdr;
+int scm_attach(struct msghdr *mh, void *ctl, size_t ctl_size,
+	       const int *fds, unsigned nfds);
 
 /* Number of open fds in this process. */
 int count_open_fds(void);

@@ -24,6 +24,7 @@
 
 #include "devices/models.h"
 #include "hostile.h"
+#include "testutil.h"
 
 static void write_all(int fd, const void *buf, size_t len)
 {
@@ -47,17 +48,12 @@ static ssize_t send_with_fds(int sock, const void *buf, size_t len,
 		char b[CMSG_SPACE(sizeof(int) * 253)];
 		struct cmsghdr align;
 	} ctl;
-	memset(&ctl, 0, sizeof(ctl));
 	struct iovec iov = { (void *)buf, len };
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
-	if (nfds) {
-		mh.msg_control = ctl.b;
-		mh.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
-		struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-		c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
+	int r = scm_attach(&mh, ctl.b, sizeof(ctl.b), fds, (unsigned)nfds);
+	if (r < 0) {
+		errno = -r;
+		return -1;
 	}
 	return sendmsg(sock, &mh, MSG_NOSIGNAL);
 }

@@ -20,6 +20,7 @@
 
 #include "devices/models.h"
 #include "proto_util.h"
+#include "testutil.h"
 
 #define MIB (1u << 20)
 /* What the server accepts after VERSION with its default 1 MiB limit. */
@@ -293,14 +294,8 @@ static void test_close_mid_message(void **state)
 		char buf[CMSG_SPACE(sizeof(int))];
 		struct cmsghdr align;
 	} ctl;
-	memset(&ctl, 0, sizeof(ctl));
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
-			     .msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf) };
-	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	assert_int_equal(scm_attach(&mh, ctl.buf, sizeof(ctl.buf), &fd, 1), 0);
 	assert_int_equal(sendmsg(pc.sock, &mh, 0), 16);
 	close(fd);
 	sleep_ms(20);

@@ -90,16 +90,8 @@ static void send_raw(int sock, const void *buf, size_t len, const int *fds,
 	} ctl;
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
 	assert_true(nfds <= 64);
-	if (nfds) {
-		memset(ctl.buf, 0, sizeof(ctl.buf));
-		mh.msg_control = ctl.buf;
-		mh.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
-		struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
-		memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
-	}
+	assert_int_equal(scm_attach(&mh, ctl.buf, sizeof(ctl.buf), fds,
+				    (unsigned)nfds), 0);
 	assert_int_equal(sendmsg(sock, &mh, MSG_NOSIGNAL), (ssize_t)len);
 }
 

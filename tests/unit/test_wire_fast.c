@@ -277,16 +277,9 @@ static void test_fds_past_the_header_are_dropped(void **state)
 		char buf[CMSG_SPACE(sizeof(int))];
 		struct cmsghdr align;
 	} ctl;
-	memset(&ctl, 0, sizeof(ctl));
 	struct iovec iov = { msg + 16, 64 };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
-			     .msg_control = ctl.buf,
-			     .msg_controllen = sizeof(ctl.buf) };
-	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &efd, sizeof(int));
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	assert_int_equal(scm_attach(&mh, ctl.buf, sizeof(ctl.buf), &efd, 1), 0);
 	assert_int_equal(sendmsg(p->a, &mh, 0), 64);
 
 	/* The next message carries its own fd, properly. */

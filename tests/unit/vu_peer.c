@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "vu_peer.h"
+#include "testutil.h"
 
 int64_t peer_now_ms(void)
 {
@@ -122,14 +123,9 @@ int peer_send_raw(int sock, const void *buf, size_t len, const int *fds,
 		if (first && nfds) {
 			if (nfds > PMSG_MAX_FDS)
 				return -EINVAL;
-			memset(ctl.b, 0, sizeof(ctl.b));
-			mh.msg_control = ctl.b;
-			mh.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
-			struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-			c->cmsg_level = SOL_SOCKET;
-			c->cmsg_type = SCM_RIGHTS;
-			c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
-			memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
+			int r = scm_attach(&mh, ctl.b, sizeof(ctl.b), fds, nfds);
+			if (r < 0)
+				return r;
 		}
 		ssize_t n = sendmsg(sock, &mh, MSG_NOSIGNAL);
 		if (n < 0 && errno == EINTR)
